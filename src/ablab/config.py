@@ -1,0 +1,105 @@
+"""Typed schemas for the Hydra config groups, registered in Hydra's ConfigStore.
+
+The YAML files in ``conf/`` extend these schemas, so a wrong type or an unknown key fails
+when Hydra composes the config. Group *options* stay plain YAML: a new activation,
+initializer or optimizer is one new file naming a Keras identifier.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+
+@dataclass
+class InitializerConfig:
+    """A Keras initializer identifier (``keras.initializers.get``) and its arguments."""
+
+    name: str = MISSING
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ActivationConfig:
+    """A Keras activation identifier (``keras.activations.get``) and its arguments."""
+
+    name: str = MISSING
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class OptimizerConfig:
+    """A Keras optimizer identifier; ``args`` are its other constructor arguments."""
+
+    name: str = MISSING
+    learning_rate: float = MISSING
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class DatasetConfig:
+    """Where the digits come from and how they are split into train and test."""
+
+    name: str = MISSING
+    # Local .npz file (keys x_train, y_train, x_test, y_test); None downloads through Keras.
+    path: str | None = None
+    # Fraction of the pool held out as test set, for datasets without an official test set.
+    test_size: float | None = None
+    # Fraction of the training images dropped before training (the seed keeps 33%).
+    train_discard: float = 0.0
+    random_state: int = 7
+
+
+@dataclass
+class ModelConfig:
+    """A multilayer perceptron: Dense -> activation per hidden layer, then a softmax head."""
+
+    hidden_units: list[int] = field(default_factory=lambda: [50, 50, 50, 50])
+    output_units: int = 10
+
+
+@dataclass
+class TrainerConfig:
+    """How ``model.fit`` runs; the defaults are the seed's."""
+
+    epochs: int = 100
+    batch_size: int = 32
+    validation_split: float = 0.3
+    seed: int = 0
+    verbose: int = 2
+    # TF intra/inter-op threads per job; None picks one per job when jobs run in parallel.
+    threads: int | None = None
+
+
+@dataclass
+class TrackingConfig:
+    """Where runs are logged. ``uri`` None means $MLFLOW_TRACKING_URI, else ./mlflow.db."""
+
+    uri: str | None = None
+    experiment: str = "ablab"
+    parent_run_id: str | None = None
+    # Extra run tags; the study sweeper fills the ablab.* tags here.
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class TrainConfig:
+    """The whole run; each field is one config group in ``conf/``, validated by its type."""
+
+    initializer: InitializerConfig = field(default_factory=InitializerConfig)
+    activation: ActivationConfig = field(default_factory=ActivationConfig)
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    dataset: DatasetConfig = field(default_factory=DatasetConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    # Filled by a study preset (conf/study/); read by the ablation sweeper, not by training.
+    study: Any = None
+
+
+def register_schemas() -> None:
+    """Register the run schema; ``conf/train.yaml`` names it first in its defaults list."""
+    ConfigStore.instance().store(name="train_schema", node=TrainConfig)

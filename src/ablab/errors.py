@@ -1,0 +1,13 @@
+"""Errors a user can fix by changing a config value, a file or the command line."""
+
+
+class ConfigError(ValueError):
+    """A config value is invalid: the message names the key, the bad value and what is allowed."""
+
+
+class DatasetUnavailable(RuntimeError):
+    """A dataset cannot be loaded (file missing, download impossible) and how to get around it."""
+
+
+class Diverged(RuntimeError):
+    """Training produced a NaN or infinite loss and was stopped early."""

@@ -1,0 +1,32 @@
+"""A stable identity for a run: the hash of every setting that can change its result.
+
+The study sweeper uses it to skip runs already FINISHED; training tags each run with it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+# Settings that change where or how verbosely a run is recorded, never what it computes.
+NOT_PART_OF_RESULT = ("hydra", "tracking", "study", "trainer.verbose", "trainer.threads")
+
+
+def result_settings(cfg: DictConfig) -> dict[str, Any]:
+    """The resolved config without the bookkeeping keys of NOT_PART_OF_RESULT."""
+    container = OmegaConf.to_container(cfg, resolve=True)
+    for dotted in NOT_PART_OF_RESULT:
+        *parents, leaf = dotted.split(".")
+        node = container
+        for parent in parents:
+            node = node.get(parent, {})
+        node.pop(leaf, None)
+    return container
+
+
+def run_key(cfg: DictConfig) -> str:
+    canonical = json.dumps(result_settings(cfg), sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]

@@ -1,0 +1,179 @@
+"""Everything ablab writes to MLflow: where the store is, the experiment, and one run's record.
+
+Runs are written through an explicit ``MlflowClient`` (no fluent global state), so a worker
+that trains many jobs in a row never logs into the wrong run or store.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+import traceback
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from mlflow.entities import Metric, Param, RunStatus, RunTag
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+from omegaconf import DictConfig, OmegaConf
+
+# MLflow's log_batch accepts at most this many items of each kind per call.
+_BATCH_LIMIT = 1000
+_TAG_VALUE_LIMIT = 5000
+
+
+def resolve_tracking_uri(configured: str | None, base_dir: str | Path) -> str:
+    """Config key first, then $MLFLOW_TRACKING_URI, else ``mlflow.db`` in ``base_dir``."""
+    if configured:
+        return configured
+    if os.environ.get("MLFLOW_TRACKING_URI"):
+        return os.environ["MLFLOW_TRACKING_URI"]
+    return f"sqlite:///{(Path(base_dir) / 'mlflow.db').resolve()}"
+
+
+def ensure_experiment(client: MlflowClient, name: str) -> str:
+    """Return the id of experiment ``name``, creating it (race-tolerant) if needed."""
+    experiment = client.get_experiment_by_name(name)
+    if experiment is not None:
+        if experiment.lifecycle_stage == "deleted":
+            client.restore_experiment(experiment.experiment_id)
+        return experiment.experiment_id
+    try:
+        return client.create_experiment(name)
+    except MlflowException:
+        # Another process created it between our lookup and our create.
+        experiment = client.get_experiment_by_name(name)
+        if experiment is None:
+            raise
+        return experiment.experiment_id
+
+
+def flatten_params(cfg: DictConfig) -> dict[str, str]:
+    """The resolved run config as dotted keys (``optimizer.learning_rate``), values as text.
+
+    ``study`` (the sweeper's plan) and ``tracking.tags`` are left out: they are not run
+    settings, and the tags are logged as tags.
+    """
+    container = OmegaConf.to_container(cfg, resolve=True)
+    container.pop("study", None)
+    container.get("tracking", {}).pop("tags", None)
+    flat: dict[str, str] = {}
+
+    def walk(prefix: str, node: Any) -> None:
+        if isinstance(node, dict) and node:
+            for key, value in node.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), value)
+        else:
+            flat[prefix] = "None" if node is None else str(node)
+
+    walk("", container)
+    return flat
+
+
+def git_commit(directory: str | Path) -> str | None:
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=directory, capture_output=True, text=True, timeout=5
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return result.stdout.strip() or None if result.returncode == 0 else None
+
+
+def library_versions() -> dict[str, str]:
+    import hydra
+    import keras
+    import mlflow
+    import tensorflow as tf
+
+    return {
+        "version.tensorflow": tf.__version__,
+        "version.keras": keras.__version__,
+        "version.hydra": hydra.__version__,
+        "version.mlflow": mlflow.__version__,
+    }
+
+
+class RunRecorder:
+    """One MLflow run: buffered metrics, final metrics, artifacts and the end status."""
+
+    def __init__(self, client: MlflowClient, run_id: str, flush_every_s: float = 15.0) -> None:
+        self.client = client
+        self.run_id = run_id
+        self._pending: list[Metric] = []
+        self._flush_every_s = flush_every_s
+        self._last_flush = time.monotonic()
+
+    def log_params(self, params: Mapping[str, str]) -> None:
+        items = [Param(key, value) for key, value in params.items()]
+        for start in range(0, len(items), 100):
+            self.client.log_batch(self.run_id, params=items[start : start + 100])
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        items = [RunTag(k, str(v)[:_TAG_VALUE_LIMIT]) for k, v in tags.items() if v is not None]
+        for start in range(0, len(items), _BATCH_LIMIT):
+            self.client.log_batch(self.run_id, tags=items[start : start + _BATCH_LIMIT])
+
+    def log_epoch(self, epoch: int, values: Mapping[str, float]) -> None:
+        """Buffer one epoch's metrics (step = epoch); flush every few seconds, not every epoch."""
+        now_ms = int(time.time() * 1000)
+        self._pending += [Metric(k, float(v), now_ms, epoch) for k, v in values.items()]
+        if time.monotonic() - self._last_flush >= self._flush_every_s:
+            self.flush()
+
+    def log_metrics(self, values: Mapping[str, float]) -> None:
+        now_ms = int(time.time() * 1000)
+        self._pending += [Metric(k, float(v), now_ms, 0) for k, v in values.items()]
+        self.flush()
+
+    def flush(self) -> None:
+        pending, self._pending = self._pending, []
+        for start in range(0, len(pending), _BATCH_LIMIT):
+            self.client.log_batch(self.run_id, metrics=pending[start : start + _BATCH_LIMIT])
+        self._last_flush = time.monotonic()
+
+    def log_text(self, text: str, path: str) -> None:
+        self.client.log_text(self.run_id, text, path)
+
+    def log_figure(self, figure: Any, path: str) -> None:
+        self.client.log_figure(self.run_id, figure, path)
+
+
+@contextmanager
+def recorded_run(
+    client: MlflowClient,
+    experiment_id: str,
+    run_name: str,
+    tags: Mapping[str, str],
+    parent_run_id: str | None = None,
+) -> Iterator[RunRecorder]:
+    """Open a run; end it FINISHED, FAILED (error text logged) or KILLED — never RUNNING."""
+    run_tags = {"mlflow.runName": run_name, **tags}
+    if parent_run_id:
+        run_tags["mlflow.parentRunId"] = parent_run_id
+    run = client.create_run(experiment_id, run_name=run_name, tags=run_tags)
+    recorder = RunRecorder(client, run.info.run_id)
+    try:
+        yield recorder
+    except KeyboardInterrupt:
+        _end_quietly(recorder, RunStatus.KILLED, "interrupted (KeyboardInterrupt)")
+        raise
+    except BaseException as error:
+        _end_quietly(recorder, RunStatus.FAILED, "".join(traceback.format_exception(error)))
+        raise
+    else:
+        recorder.flush()
+        client.set_terminated(recorder.run_id, RunStatus.to_string(RunStatus.FINISHED))
+
+
+def _end_quietly(recorder: RunRecorder, status: int, error_text: str) -> None:
+    """Keep the partial curves and the error, then close the run; never mask the real error."""
+    try:
+        recorder.flush()
+        recorder.set_tags({"ablab.error": error_text.strip().splitlines()[-1]})
+        recorder.log_text(error_text, "error.txt")
+    finally:
+        recorder.client.set_terminated(recorder.run_id, RunStatus.to_string(status))

@@ -1,0 +1,155 @@
+"""Checks a composed run config before anything trains or touches MLflow.
+
+Hydra's schemas catch wrong types and unknown keys at compose time; this module catches
+what types cannot: out-of-range values, Keras identifiers Keras does not know, missing files.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import keras
+from keras.src import activations, initializers, optimizers
+from omegaconf import DictConfig, OmegaConf
+
+from ablab.data import DATASET_LOADERS
+from ablab.errors import ConfigError
+
+
+def _known(registry: Mapping[str, Any]) -> list[str]:
+    """The snake_case identifiers of a Keras registry, the names users write in YAML."""
+    return sorted(name for name in registry if name.islower() and "_" not in name[:1])
+
+
+def _source(group: str, choices: Mapping[str, str]) -> str:
+    choice = choices.get(group)
+    return f" (from conf/{group}/{choice}.yaml)" if choice else ""
+
+
+def _check_range(problems: list[str], key: str, value: Any, ok: bool, allowed: str) -> None:
+    if not ok:
+        problems.append(f"{key}={value!r} is out of range; allowed: {allowed}.")
+
+
+def _check_ranges(cfg: DictConfig, problems: list[str]) -> None:
+    trainer, dataset, model = cfg.trainer, cfg.dataset, cfg.model
+    _check_range(problems, "trainer.epochs", trainer.epochs, trainer.epochs >= 1, "an integer >= 1")
+    _check_range(
+        problems,
+        "trainer.batch_size",
+        trainer.batch_size,
+        trainer.batch_size >= 1,
+        "an integer >= 1",
+    )
+    _check_range(
+        problems,
+        "trainer.validation_split",
+        trainer.validation_split,
+        0.0 <= trainer.validation_split < 1.0,
+        "0 <= validation_split < 1",
+    )
+    _check_range(
+        problems, "trainer.verbose", trainer.verbose, trainer.verbose in (0, 1, 2), "0, 1 or 2"
+    )
+    _check_range(
+        problems,
+        "trainer.threads",
+        trainer.threads,
+        trainer.threads is None or trainer.threads >= 1,
+        "null (automatic) or an integer >= 1",
+    )
+    lr = cfg.optimizer.learning_rate
+    _check_range(problems, "optimizer.learning_rate", lr, lr > 0, "a number > 0")
+    units = list(model.hidden_units)
+    _check_range(problems, "model.hidden_units", units, all(u >= 1 for u in units), "integers >= 1")
+    _check_range(
+        problems,
+        "model.output_units",
+        model.output_units,
+        model.output_units >= 2,
+        "an integer >= 2",
+    )
+    _check_range(
+        problems,
+        "dataset.test_size",
+        dataset.test_size,
+        dataset.test_size is None or 0.0 < dataset.test_size < 1.0,
+        "null (official test set) or 0 < test_size < 1",
+    )
+    _check_range(
+        problems,
+        "dataset.train_discard",
+        dataset.train_discard,
+        0.0 <= dataset.train_discard < 1.0,
+        "0 <= train_discard < 1",
+    )
+
+
+def _check_dataset(cfg: DictConfig, problems: list[str], choices: Mapping[str, str]) -> None:
+    name = cfg.dataset.name
+    if name not in DATASET_LOADERS:
+        problems.append(
+            f"dataset.name={name!r}{_source('dataset', choices)} is not a known dataset; "
+            f"allowed: {', '.join(sorted(DATASET_LOADERS))}."
+        )
+    path = cfg.dataset.path
+    if path is not None and not Path(path).expanduser().is_file():
+        problems.append(
+            f"dataset.path={path!r} does not exist (resolved to {Path(path).expanduser().resolve()}); "
+            "give the path of a .npz file with x_train, y_train, x_test, y_test, "
+            "or drop dataset.path to download through Keras, or use dataset=mnist_5k (embedded)."
+        )
+
+
+def _check_keras_identifiers(
+    cfg: DictConfig, problems: list[str], choices: Mapping[str, str]
+) -> None:
+    init, act, opt = cfg.initializer, cfg.activation, cfg.optimizer
+    init_args = OmegaConf.to_container(init.args, resolve=True)
+    act_args = OmegaConf.to_container(act.args, resolve=True)
+    opt_args = OmegaConf.to_container(opt.args, resolve=True)
+
+    def report(group: str, name: str, args: Any, allowed: list[str], error: Exception) -> None:
+        if name not in allowed:
+            problems.append(
+                f"{group}.name={name!r}{_source(group, choices)} is not a Keras {group} identifier; "
+                f"allowed: {', '.join(allowed)}."
+            )
+        else:
+            detail = str(error).splitlines()[0][:200]
+            problems.append(
+                f"{group}.args={args!r}{_source(group, choices)} are not accepted by Keras "
+                f"{group} {name!r}: {detail}"
+            )
+
+    try:
+        keras.initializers.get({"class_name": init.name, "config": init_args})
+    except (ValueError, TypeError) as error:
+        report("initializer", init.name, init_args, _known(initializers.ALL_OBJECTS_DICT), error)
+
+    try:
+        function = keras.activations.get(act.name)
+        inspect.signature(function).bind(None, **act_args)
+    except (ValueError, TypeError) as error:
+        report("activation", act.name, act_args, _known(activations.ALL_OBJECTS_DICT), error)
+
+    try:
+        keras.optimizers.get(
+            {"class_name": opt.name, "config": {"learning_rate": opt.learning_rate, **opt_args}}
+        )
+    except (ValueError, TypeError) as error:
+        report("optimizer", opt.name, opt_args, _known(optimizers.ALL_OBJECTS_DICT), error)
+
+
+def validate(cfg: DictConfig, choices: Mapping[str, str] | None = None) -> None:
+    """Raise one ConfigError listing every problem of ``cfg``; ``choices`` names group files."""
+    choices = choices or {}
+    problems: list[str] = []
+    _check_ranges(cfg, problems)
+    _check_dataset(cfg, problems, choices)
+    _check_keras_identifiers(cfg, problems, choices)
+    if problems:
+        raise ConfigError("Invalid config: " + " ".join(problems))
