@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.figure import Figure
 
 
 def learning_curve_figure(history: Mapping[str, Sequence[float]], title: str) -> Figure:
-    figure, axis = plt.subplots(figsize=(6, 4))
+    # A bare Figure, not pyplot's: pyplot keeps every figure open, and a process that trains
+    # many jobs in a row (a sweep) would pile them up.
+    figure = Figure(figsize=(6, 4))
+    axis = figure.subplots()
     epochs = range(1, len(history["accuracy"]) + 1)
     axis.plot(epochs, history["accuracy"], label="training")
     if "val_accuracy" in history:

@@ -14,7 +14,7 @@ import numpy as np
 from omegaconf import DictConfig
 from sklearn.model_selection import train_test_split
 
-from ablab.errors import DatasetUnavailable
+from ablab.errors import ConfigError, DatasetUnavailable
 
 
 @dataclass(frozen=True)
@@ -83,6 +83,12 @@ DATASET_LOADERS: dict[str, Callable[[DictConfig], RawSplits]] = {
 def load_dataset(cfg: DictConfig, num_classes: int) -> Splits:
     """Load, subsample the training part as configured, flatten and one-hot encode."""
     x_train, y_train, x_test, y_test = DATASET_LOADERS[cfg.name](cfg)
+    classes = int(max(np.max(y_train), np.max(y_test))) + 1
+    if classes > num_classes:
+        raise ConfigError(
+            f"model.output_units={num_classes} is too small for dataset {cfg.name!r}, whose labels "
+            f"go up to {classes - 1}; allowed: an integer >= {classes}."
+        )
     if cfg.train_discard > 0:
         x_train, _, y_train, _ = train_test_split(
             x_train, y_train, test_size=cfg.train_discard, random_state=cfg.random_state

@@ -29,9 +29,7 @@ def build_mlp(cfg: DictConfig, input_dim: int) -> keras.Model:
     for units in cfg.model.hidden_units:
         model.add(keras.layers.Dense(units, kernel_initializer=_initializer(cfg.initializer)))
         model.add(keras.layers.Activation(_activation(cfg.activation)))
-    model.add(
-        keras.layers.Dense(cfg.model.output_units, kernel_initializer=_initializer(cfg.initializer))
-    )
+    model.add(keras.layers.Dense(cfg.model.output_units, kernel_initializer=_initializer(cfg.initializer)))
     model.add(keras.layers.Activation("softmax"))
     return model
 

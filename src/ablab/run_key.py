@@ -17,7 +17,13 @@ NOT_PART_OF_RESULT = ("hydra", "tracking", "study", "trainer.verbose", "trainer.
 
 def result_settings(cfg: DictConfig) -> dict[str, Any]:
     """The resolved config without the bookkeeping keys of NOT_PART_OF_RESULT."""
-    container = OmegaConf.to_container(cfg, resolve=True)
+    top_level = {d for d in NOT_PART_OF_RESULT if "." not in d}
+    # Resolve key by key: a composed sweep config's hydra node holds job-time interpolations.
+    container = {
+        key: OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
+        for key, value in cfg.items_ex(resolve=False)
+        if key not in top_level
+    }
     for dotted in NOT_PART_OF_RESULT:
         *parents, leaf = dotted.split(".")
         node = container

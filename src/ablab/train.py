@@ -54,7 +54,7 @@ class _EpochLogger(keras.callbacks.Callback):
         logs = dict(logs or {})
         self.recorder.log_epoch(epoch + 1, logs)  # step = epoch number, from 1
         if not math.isfinite(float(logs.get("loss", 0.0))):
-            self.diverged_at = epoch
+            self.diverged_at = epoch + 1  # numbered as the logged steps
             self.model.stop_training = True
 
 
@@ -96,8 +96,9 @@ def train(
     """
     choices = dict(choices or {})
     base_dir = Path(base_dir)
-    validate(cfg, choices)
+    # Thread pools first: TF fixes them at its first use, which validation can trigger.
     threads = configure_threads(cfg.trainer.threads)
+    validate(cfg, choices)
     splits = load_dataset(cfg.dataset, cfg.model.output_units)
 
     client = MlflowClient(resolve_tracking_uri(cfg.tracking.uri, base_dir))

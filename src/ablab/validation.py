@@ -51,9 +51,7 @@ def _check_ranges(cfg: DictConfig, problems: list[str]) -> None:
         0.0 <= trainer.validation_split < 1.0,
         "0 <= validation_split < 1",
     )
-    _check_range(
-        problems, "trainer.verbose", trainer.verbose, trainer.verbose in (0, 1, 2), "0, 1 or 2"
-    )
+    _check_range(problems, "trainer.verbose", trainer.verbose, trainer.verbose in (0, 1, 2), "0, 1 or 2")
     _check_range(
         problems,
         "trainer.threads",
@@ -104,9 +102,7 @@ def _check_dataset(cfg: DictConfig, problems: list[str], choices: Mapping[str, s
         )
 
 
-def _check_keras_identifiers(
-    cfg: DictConfig, problems: list[str], choices: Mapping[str, str]
-) -> None:
+def _check_keras_identifiers(cfg: DictConfig, problems: list[str], choices: Mapping[str, str]) -> None:
     init, act, opt = cfg.initializer, cfg.activation, cfg.optimizer
     init_args = OmegaConf.to_container(init.args, resolve=True)
     act_args = OmegaConf.to_container(act.args, resolve=True)

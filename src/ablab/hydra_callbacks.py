@@ -1,0 +1,26 @@
+"""Hydra callbacks: work done once in the launching process of a multirun."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
+
+
+class PrepareTrackingStore(Callback):
+    """Create the MLflow store and experiment before any job starts.
+
+    Parallel jobs that meet a fresh sqlite file race on creating its tables, and parallel
+    experiment creation can silently put runs in "Default". Studies do this in their sweeper.
+    """
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        if config.get("study") is not None:
+            return
+        from mlflow.tracking import MlflowClient
+
+        from ablab.tracking import ensure_experiment, resolve_tracking_uri
+
+        uri = resolve_tracking_uri(config.tracking.uri, config.hydra.runtime.cwd)
+        ensure_experiment(MlflowClient(uri), config.tracking.experiment)

@@ -1,0 +1,1 @@
+"""Ablation studies: designs, job plans and their bookkeeping in MLflow."""

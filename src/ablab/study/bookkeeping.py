@@ -1,0 +1,111 @@
+"""A study's record in MLflow: its experiment, one parent run per launch, and resume lookups.
+
+All of it happens in the launching process before any job starts, so parallel workers
+never race to create the sqlite tables or the experiment.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from mlflow.entities import Param, RunStatus, RunTag
+from mlflow.tracking import MlflowClient
+
+from ablab.tracking import ensure_experiment
+
+FINISHED = RunStatus.to_string(RunStatus.FINISHED)
+FAILED = RunStatus.to_string(RunStatus.FAILED)
+KILLED = RunStatus.to_string(RunStatus.KILLED)
+RUNNING = RunStatus.to_string(RunStatus.RUNNING)
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    """One job of the plan, as written to the parent run's plan.json."""
+
+    arm: str
+    changed: dict[str, list[str]]
+    seed: int
+    run_key: str
+    reference: bool
+
+
+def store_exists(tracking_uri: str) -> bool:
+    """False for a sqlite file not yet created: read-only callers must not create it."""
+    if tracking_uri.startswith("sqlite:///"):
+        return Path(tracking_uri.removeprefix("sqlite:///")).exists()
+    return True
+
+
+def iter_runs(client: MlflowClient, experiment_id: str, filter_string: str = "") -> Iterator[Any]:
+    """Every run matching the filter, page by page (search_runs returns at most one page)."""
+    token = None
+    while True:
+        page = client.search_runs(
+            [experiment_id], filter_string=filter_string, max_results=1000, page_token=token
+        )
+        yield from page
+        token = page.token
+        if not token:
+            return
+
+
+def finished_run_keys(client: MlflowClient, study: str) -> set[str]:
+    """Run keys that already have a FINISHED run in the study's experiment."""
+    experiment = client.get_experiment_by_name(study)
+    if experiment is None:
+        return set()
+    runs = iter_runs(client, experiment.experiment_id, f"attributes.status = '{FINISHED}'")
+    return {run.data.tags["ablab.run_key"] for run in runs if "ablab.run_key" in run.data.tags}
+
+
+def open_study(
+    client: MlflowClient, study: str, design: str, plan: Sequence[PlannedRun], n_arms: int, n_seeds: int
+) -> str:
+    """Create the experiment if needed and this launch's parent run; returns its id."""
+    experiment_id = ensure_experiment(client, study)
+    reference = next((p.arm for p in plan if p.reference), "")
+    run = client.create_run(
+        experiment_id,
+        run_name=f"study {study}",
+        tags={
+            "ablab.role": "study",
+            "ablab.study": study,
+            "ablab.design": design,
+            "ablab.reference_arm": reference,
+        },
+    )
+    params = {"design": design, "n_arms": n_arms, "n_seeds": n_seeds, "n_planned": len(plan)}
+    client.log_batch(run.info.run_id, params=[Param(k, str(v)) for k, v in params.items()])
+    client.log_text(run.info.run_id, json.dumps([asdict(p) for p in plan], indent=1), "plan.json")
+    return run.info.run_id
+
+
+def close_study(client: MlflowClient, parent_run_id: str, counts: dict[str, int]) -> None:
+    """FINISHED when no job failed, FAILED otherwise; the counts go on the parent as tags."""
+    client.log_batch(
+        parent_run_id,
+        tags=[RunTag(f"ablab.{name}", str(count)) for name, count in counts.items()],
+    )
+    status = FAILED if counts.get("failed", 0) else FINISHED
+    client.set_terminated(parent_run_id, status)
+
+
+def kill_study(client: MlflowClient, parent_run_id: str) -> int:
+    """After Ctrl-C: mark the parent and any child still RUNNING as KILLED; returns how many."""
+    experiment_id = client.get_run(parent_run_id).info.experiment_id
+    running = iter_runs(
+        client,
+        experiment_id,
+        f"tags.`mlflow.parentRunId` = '{parent_run_id}' and attributes.status = '{RUNNING}'",
+    )
+    killed = 0
+    for run in running:
+        client.set_terminated(run.info.run_id, KILLED)
+        killed += 1
+    client.set_terminated(parent_run_id, KILLED)
+    return killed

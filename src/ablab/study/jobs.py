@@ -1,0 +1,120 @@
+"""Turns arms x seeds into Hydra jobs: overrides, composed configs, run keys, purity checks."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from omegaconf import DictConfig
+
+from ablab.errors import ConfigError
+from ablab.run_key import result_settings, run_key
+from ablab.study.design import Arm
+from ablab.study.spec import StudySpec
+
+_PLAIN = re.compile(r"^[A-Za-z0-9_.\-/+:]+$")
+
+
+def quote(text: str) -> str:
+    """A Hydra override string literal for arbitrary text."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def format_value(value: Any) -> str:
+    """A Python value as Hydra override syntax (``null``, ``true``, ``[50,50]``, ``'a b'``)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(format_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{k}:{format_value(v)}" for k, v in value.items()) + "}"
+    text = str(value)
+    return text if _PLAIN.match(text) and text not in ("null", "true", "false") else quote(text)
+
+
+def settings_overrides(settings: dict[str, Any], groups: frozenset[str]) -> list[str]:
+    return [f"{k}={v if k in groups else format_value(v)}" for k, v in settings.items()]
+
+
+@dataclass(frozen=True)
+class Job:
+    arm: Arm
+    seed: int
+    overrides: list[str]  # what to compose this job's config from (no tracking bookkeeping)
+    run_key: str
+
+
+def _leaves(node: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(node, dict) and node:
+        out: dict[str, Any] = {}
+        for key, value in node.items():
+            out.update(_leaves(value, f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    return {prefix: node}
+
+
+def _undeclared_differences(arm: Arm, arm_cfg: DictConfig, baseline_cfg: DictConfig) -> list[str]:
+    """Config paths where the arm differs from the baseline outside its declared changes."""
+    ours, theirs = _leaves(result_settings(arm_cfg)), _leaves(result_settings(baseline_cfg))
+    differing = {p for p in ours.keys() | theirs.keys() if ours.get(p, ...) != theirs.get(p, ...)}
+    differing.discard("trainer.seed")
+    declared = list(arm.changed)
+    return sorted(p for p in differing if not any(p == k or p.startswith(k + ".") for k in declared))
+
+
+def plan_jobs(
+    spec: StudySpec,
+    arms: Sequence[Arm],
+    common_overrides: Sequence[str],
+    compose: Callable[[list[str]], DictConfig],
+    validate: Callable[[DictConfig], None],
+) -> list[Job]:
+    """Compose every job's config, check it, and key it; raises ConfigError before any training."""
+    baseline_cfg = compose(
+        [*common_overrides, *settings_overrides(spec.baseline, spec.groups), f"trainer.seed={spec.seeds[0]}"]
+    )
+    jobs = []
+    for arm in arms:
+        for index, seed in enumerate(spec.seeds):
+            overrides = [
+                *common_overrides,
+                *settings_overrides(arm.settings, spec.groups),
+                f"trainer.seed={seed}",
+            ]
+            cfg = compose(overrides)
+            if index == 0:
+                validate(cfg)
+                stray = _undeclared_differences(arm, cfg, baseline_cfg)
+                if stray:
+                    raise ConfigError(
+                        f"arm {arm.name!r} is not pure: besides its declared change(s) "
+                        f"{sorted(arm.changed) or '(none)'} it also differs from the baseline in "
+                        f"{stray} (a factor's YAML sets other keys?). Make each factor change only "
+                        "its own key, or declare the extra key as part of the study."
+                    )
+            jobs.append(Job(arm=arm, seed=seed, overrides=overrides, run_key=run_key(cfg)))
+    return jobs
+
+
+def bookkeeping_overrides(job: Job, spec: StudySpec, tracking_uri: str, parent_run_id: str) -> list[str]:
+    """Where the job logs and the ablab.* tags it carries."""
+    tags = {
+        "ablab.study": spec.name,
+        "ablab.design": spec.design,
+        "ablab.arm": job.arm.name,
+        "ablab.changed": ",".join(job.arm.changed),
+        "ablab.seed": str(job.seed),
+    }
+    tag_dict = "{" + ",".join(f"{k}:{quote(v)}" for k, v in tags.items()) + "}"
+    return [
+        f"tracking.uri={quote(tracking_uri)}",
+        f"tracking.experiment={quote(spec.name)}",
+        f"tracking.parent_run_id={parent_run_id}",
+        f"++tracking.tags={tag_dict}",
+    ]

@@ -1,0 +1,110 @@
+"""Reads the ``study`` config node into a checked StudySpec, resolving baseline values.
+
+A study key is either a config group (``optimizer``: its value is an option name, i.e. a YAML
+file) or a config value (``optimizer.learning_rate``). Every name is checked against what
+Hydra can load, so a typo fails here, before anything trains or is written to MLflow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from ablab.errors import ConfigError
+from ablab.study.design import DESIGNS, check_factors, check_seeds
+
+_ABSENT = object()
+
+
+@dataclass(frozen=True)
+class StudySpec:
+    name: str
+    design: str
+    seeds: list[int]
+    baseline: dict[str, Any]  # every baseline and factor key -> its baseline value
+    factors: dict[str, list[Any]]
+    groups: frozenset[str]  # which of the keys are config groups
+    rerun: bool
+
+
+def read_study(
+    config: DictConfig,
+    group_options: Callable[[str], Sequence[str]],
+    command_line_keys: Sequence[str],
+) -> StudySpec:
+    """Check ``config.study`` and fill baseline values the study leaves to the defaults.
+
+    ``group_options(key)`` lists a group's options (empty when ``key`` is not a group);
+    ``command_line_keys`` are the keys overridden on the command line, which apply to every
+    arm and so must not be a study key or the seed.
+    """
+    study = config.get("study")
+    if not isinstance(study, DictConfig):
+        raise ConfigError(
+            "The ablation sweeper needs a study: choose a preset (study=seed) or write one in "
+            "conf/study/ with study.name, study.design, study.seeds, study.baseline, study.factors."
+        )
+    raw = OmegaConf.to_container(study, resolve=True)
+    unknown = set(raw) - {"name", "design", "seeds", "baseline", "factors", "rerun"}
+    if unknown:
+        raise ConfigError(
+            f"study has unknown keys {sorted(unknown)}; allowed: name, design, seeds, baseline, "
+            "factors, rerun."
+        )
+    name = raw.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f"study.name={name!r} must be a non-empty string (it names the experiment).")
+    design = raw.get("design")
+    if design not in DESIGNS:
+        raise ConfigError(f"study.design={design!r} is not a design; allowed: {', '.join(DESIGNS)}.")
+    seeds = check_seeds(raw.get("seeds") or [])
+    factors = raw.get("factors") or {}
+    if not isinstance(factors, dict):
+        raise ConfigError(f"study.factors={factors!r} must map keys to lists of alternatives.")
+    declared_baseline = raw.get("baseline") or {}
+
+    groups = set()
+    baseline: dict[str, Any] = {}
+    for key in [*declared_baseline, *factors]:
+        options = list(group_options(key))
+        if options:
+            groups.add(key)
+            default = config.hydra.runtime.choices.get(key)
+            values = [declared_baseline.get(key, default), *factors.get(key, [])]
+            bad = [v for v in values if v not in options]
+            if bad:
+                raise ConfigError(
+                    f"study key {key!r}: option(s) {bad} not found in conf/{key}/; "
+                    f"allowed: {', '.join(sorted(options))}."
+                )
+        else:
+            default = OmegaConf.select(config, key, default=_ABSENT)
+            if default is _ABSENT or key.split(".")[0] in ("hydra", "study", "tracking"):
+                raise ConfigError(
+                    f"study key {key!r} is neither a config group nor a config value; use a group "
+                    "(initializer, activation, optimizer, dataset, model, trainer) or a dotted key "
+                    "such as optimizer.learning_rate."
+                )
+            if isinstance(default, DictConfig | list) or OmegaConf.is_config(default):
+                default = OmegaConf.to_container(default, resolve=True)
+        baseline[key] = declared_baseline.get(key, default)
+
+    check_factors(baseline, factors)
+    clashes = [k for k in command_line_keys if k in baseline or k == "trainer.seed"]
+    if clashes:
+        raise ConfigError(
+            f"command-line override(s) of {clashes} clash with the study: set study keys in "
+            "study.baseline / study.factors and seeds in study.seeds; other overrides apply to every arm."
+        )
+    return StudySpec(
+        name=name,
+        design=design,
+        seeds=seeds,
+        baseline=baseline,
+        factors={k: list(v) for k, v in factors.items()},
+        groups=frozenset(groups),
+        rerun=bool(raw.get("rerun", False)),
+    )

@@ -1,0 +1,1 @@
+"""Hydra plugin: the ablation sweeper (hydra/sweeper=ablation)."""

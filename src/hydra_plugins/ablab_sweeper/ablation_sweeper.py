@@ -1,0 +1,168 @@
+"""The ``ablation`` Hydra sweeper: runs a study's arms x seeds as one multirun.
+
+Selected with ``hydra/sweeper=ablation`` (the study presets in conf/study/ do it). Before any
+job starts it checks the whole plan, creates the MLflow experiment and the parent run; it skips
+runs already FINISHED, keeps going when a job fails, and ends the parent with the outcome.
+"""
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.utils import JobStatus
+from hydra.plugins.sweeper import Sweeper
+from hydra.types import HydraContext, TaskFunction
+from omegaconf import DictConfig
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AblationSweeperConf:
+    _target_: str = "hydra_plugins.ablab_sweeper.ablation_sweeper.AblationSweeper"
+    dry_run: bool = False  # print the plan and what is already done, train nothing
+    report: bool = True  # write the comparison report when the study ends
+
+
+ConfigStore.instance().store(
+    group="hydra/sweeper", name="ablation", node=AblationSweeperConf, provider="ablab"
+)
+
+
+class AblationSweeper(Sweeper):
+    def __init__(self, dry_run: bool = False, report: bool = True) -> None:
+        self.dry_run = dry_run
+        self.report = report
+        self.config: DictConfig | None = None
+        self.hydra_context: HydraContext | None = None
+        self.launcher: Any = None
+
+    def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
+        from hydra.core.plugins import Plugins
+
+        self.hydra_context = hydra_context
+        self.config = config
+        self.launcher = Plugins.instance().instantiate_launcher(
+            hydra_context=hydra_context, task_function=task_function, config=config
+        )
+
+    def _compose(self, overrides: list[str]) -> DictConfig:
+        return self.hydra_context.config_loader.load_sweep_config(self.config, overrides)
+
+    def _common_overrides(self, arguments: list[str]) -> tuple[list[str], list[str]]:
+        """The command line's overrides (applied to every arm) and the keys they set."""
+        from ablab.errors import ConfigError
+
+        parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
+        parsed = parser.parse_overrides(arguments)
+        sweeps = [o.input_line for o in parsed if o.is_sweep_override()]
+        if sweeps:
+            raise ConfigError(
+                f"the ablation sweeper does not take sweep overrides {sweeps}; put alternatives "
+                "in study.factors (they become arms) and seeds in study.seeds."
+            )
+        return list(arguments), [o.key_or_group for o in parsed]
+
+    def sweep(self, arguments: list[str]) -> Any:
+        import sys
+
+        from ablab.errors import ConfigError
+
+        try:
+            return self._sweep(arguments)
+        except ConfigError as error:
+            print(f"ablab-train: {error}", file=sys.stderr)
+            raise SystemExit(2) from error
+
+    def _sweep(self, arguments: list[str]) -> Any:
+        from mlflow.tracking import MlflowClient
+
+        from ablab.study.bookkeeping import finished_run_keys, open_study, store_exists
+        from ablab.study.design import plan_arms
+        from ablab.study.jobs import plan_jobs
+        from ablab.study.spec import read_study
+        from ablab.study.summary import format_plan
+        from ablab.tracking import resolve_tracking_uri
+
+        config = self.config
+        loader = self.hydra_context.config_loader
+        common, keys = self._common_overrides(arguments)
+        spec = read_study(config, lambda key: loader.get_group_options(key), keys)
+        arms = plan_arms(spec.baseline, spec.factors, spec.design)
+        from ablab.validation import validate  # imports TensorFlow: only once the study is sound
+
+        jobs = plan_jobs(
+            spec, arms, common, self._compose, lambda cfg: validate(cfg, cfg.hydra.runtime.choices)
+        )
+
+        tracking_uri = resolve_tracking_uri(config.tracking.uri, config.hydra.runtime.cwd)
+        # Opening a client creates a missing sqlite store: a dry run must not.
+        existing = store_exists(tracking_uri)
+        done = finished_run_keys(MlflowClient(tracking_uri), spec.name) if existing else set()
+        print(format_plan(spec.name, spec.design, jobs, done, spec.rerun), flush=True)
+        if self.dry_run:
+            print("Dry run: nothing trained, nothing written to MLflow.")
+            return []
+        client = MlflowClient(tracking_uri)
+
+        from ablab.study.bookkeeping import PlannedRun
+
+        plan = [
+            PlannedRun(
+                arm=j.arm.name,
+                changed={k: [str(a), str(b)] for k, (a, b) in j.arm.changed.items()},
+                seed=j.seed,
+                run_key=j.run_key,
+                reference=j.arm.reference,
+            )
+            for j in jobs
+        ]
+        parent_run_id = open_study(client, spec.name, spec.design, plan, len(arms), len(spec.seeds))
+        log.info("Study %r: parent run %s in %s", spec.name, parent_run_id, tracking_uri)
+        return self._run(client, spec, jobs, done, tracking_uri, parent_run_id)
+
+    def _run(self, client, spec, jobs, done, tracking_uri, parent_run_id) -> Any:
+        from ablab.study.bookkeeping import close_study, kill_study
+        from ablab.study.jobs import bookkeeping_overrides
+        from ablab.study.summary import format_outcome
+
+        to_run = [j for j in jobs if spec.rerun or j.run_key not in done]
+        batch = [[*j.overrides, *bookkeeping_overrides(j, spec, tracking_uri, parent_run_id)] for j in to_run]
+        started = time.perf_counter()
+        try:
+            results = self.launcher.launch(batch, initial_job_idx=0) if batch else []
+        except KeyboardInterrupt:
+            killed = kill_study(client, parent_run_id)
+            print(f"Interrupted: parent run and {killed} running child run(s) marked KILLED.")
+            raise
+        outcome_of = {id(j): "skipped" for j in jobs}
+        errors: dict[str, str] = {}
+        for job, result in zip(to_run, results, strict=True):
+            if result.status == JobStatus.COMPLETED:
+                outcome_of[id(job)] = "finished"
+            else:
+                outcome_of[id(job)] = "failed"
+                errors.setdefault(job.arm.name, str(result._return_value).splitlines()[0][:300])
+        outcomes = [(j, outcome_of[id(j)]) for j in jobs]
+        counts = {name: sum(o == name for _, o in outcomes) for name in ("finished", "skipped", "failed")}
+        close_study(client, parent_run_id, counts)
+        print(format_outcome(outcomes, errors))
+        print(f"Study wall time: {time.perf_counter() - started:.1f} s; parent run {parent_run_id}")
+        if self.report:
+            self._report(tracking_uri, parent_run_id)
+        if counts["failed"]:
+            raise SystemExit(1)
+        return results
+
+    def _report(self, tracking_uri: str, parent_run_id: str) -> None:
+        """A report failure must not hide the study's own outcome: say so and carry on."""
+        try:
+            from ablab.report import make_report
+
+            folder = make_report(tracking_uri, parent_run_id=parent_run_id)
+            print(f"Report: {folder}")
+        except Exception as error:  # noqa: BLE001 - reported, the study result stands
+            print(f"Report could not be written: {error}")
