@@ -1,0 +1,3 @@
+from ablab.report.cli import main
+
+main()

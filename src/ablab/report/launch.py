@@ -1,0 +1,182 @@
+"""The study contract: a launch's plan, and for each planned job the run that answers it.
+
+A relaunch skips jobs already FINISHED earlier, so a job's run may belong to an older parent:
+for each planned run_key the newest FINISHED run in the experiment counts, whoever its parent.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from mlflow.entities import Run
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+from ablab.report.errors import ReportError
+from ablab.report.read import runs_frame, search_all_runs
+
+PLAN_FILE = "plan.json"
+PLAN_COLUMNS = ["arm", "seed", "run_key", "reference", "changed"]
+
+
+@dataclass(frozen=True)
+class Launch:
+    """One study launch as the report sees it: plan, the finished runs, and what is missing."""
+
+    parent_run_id: str
+    study: str
+    experiment_name: str
+    design: str
+    reference_arm: str
+    start_time: pd.Timestamp
+    plan: pd.DataFrame  # PLAN_COLUMNS, one row per planned job
+    finished: pd.DataFrame  # plan columns + the answering FINISHED run's columns (runs_frame)
+    unfinished: pd.DataFrame  # plan columns + status, diverged, run_id, error, attempts
+    arms: list[str]  # reference arm first, then plan order
+    notes: list[str] = field(default_factory=list)
+
+
+def load_launch(client: MlflowClient, parent: Run) -> Launch:
+    """The launch's plan and, per planned run key, its newest FINISHED run or its latest attempt."""
+    tags = parent.data.tags
+    experiment = client.get_experiment(parent.info.experiment_id)
+    runs = runs_frame(search_all_runs(client, [parent.info.experiment_id]))
+    runs = _children_only(runs)
+    notes: list[str] = []
+    plan = _read_plan(client, parent)
+    if plan is None:
+        plan = _plan_from_children(runs, parent.info.run_id)
+        notes.append(
+            f"The launch has no {PLAN_FILE} artifact: the plan was rebuilt from its child runs, "
+            "so jobs that never started cannot be listed as missing."
+        )
+    reference = tags.get("ablab.reference_arm") or _reference_from_plan(plan)
+    arms = list(dict.fromkeys(plan["arm"]))
+    if reference in arms:
+        arms = [reference] + [arm for arm in arms if arm != reference]
+    else:
+        notes.append(f"The reference arm {reference!r} is not in the plan: no arm is compared with it.")
+    keyed = runs[runs["tags.ablab.run_key"].isin(set(plan["run_key"]))]
+    newest_first = keyed.sort_values("start_time", ascending=False, kind="stable")
+    finished_runs = newest_first[newest_first["status"] == "FINISHED"].drop_duplicates("tags.ablab.run_key")
+    finished = plan.merge(finished_runs, left_on="run_key", right_on="tags.ablab.run_key", how="inner")
+    unfinished = _unfinished(plan, newest_first, set(finished["run_key"]))
+    return Launch(
+        parent_run_id=parent.info.run_id,
+        study=tags.get("ablab.study") or experiment.name,
+        experiment_name=experiment.name,
+        design=tags.get("ablab.design") or parent.data.params.get("design", "?"),
+        reference_arm=reference,
+        start_time=pd.Timestamp(parent.info.start_time, unit="ms"),
+        plan=plan,
+        finished=finished,
+        unfinished=unfinished,
+        arms=arms,
+        notes=notes,
+    )
+
+
+def _children_only(runs: pd.DataFrame) -> pd.DataFrame:
+    """Job runs only: never a parent (ablab.role=study), never a run without a run key."""
+    if runs.empty or "tags.ablab.run_key" not in runs:
+        return pd.DataFrame(columns=["run_id", "status", "start_time", "tags.ablab.run_key"])
+    is_parent = (
+        runs["tags.ablab.role"].eq("study") if "tags.ablab.role" in runs else pd.Series(False, runs.index)
+    )
+    return runs[runs["tags.ablab.run_key"].notna() & ~is_parent]
+
+
+def _read_plan(client: MlflowClient, parent: Run) -> pd.DataFrame | None:
+    names = {artifact.path for artifact in client.list_artifacts(parent.info.run_id)}
+    if PLAN_FILE not in names:
+        return None
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            path = client.download_artifacts(parent.info.run_id, PLAN_FILE, folder)
+            jobs = json.loads(Path(path).read_text())
+        except (MlflowException, OSError, json.JSONDecodeError) as error:
+            raise ReportError(
+                f"cannot read {PLAN_FILE} of study launch {parent.info.run_id}: {error}"
+            ) from error
+    where = f"{PLAN_FILE} of study launch {parent.info.run_id}"
+    if not isinstance(jobs, list):
+        raise ReportError(f"{where} must be a JSON list of jobs, got {type(jobs).__name__}.")
+    rows = []
+    for number, job in enumerate(jobs):
+        if not isinstance(job, dict) or not {"arm", "seed", "run_key"} <= set(job):
+            raise ReportError(f"{where}: job {number} needs arm, seed and run_key; got {job!r}.")
+        rows.append(
+            {
+                "arm": str(job["arm"]),
+                "seed": int(job["seed"]),
+                "run_key": str(job["run_key"]),
+                "reference": bool(job.get("reference", False)),
+                "changed": dict(job.get("changed") or {}),
+            }
+        )
+    return pd.DataFrame(rows, columns=PLAN_COLUMNS)
+
+
+def _plan_from_children(runs: pd.DataFrame, parent_run_id: str) -> pd.DataFrame:
+    """Without plan.json: one job per distinct run key among the launch's own child runs."""
+    if runs.empty or "tags.mlflow.parentRunId" not in runs:
+        return pd.DataFrame(columns=PLAN_COLUMNS)
+    children = runs[runs["tags.mlflow.parentRunId"] == parent_run_id].sort_values("start_time")
+    children = children.drop_duplicates("tags.ablab.run_key")
+    rows = []
+    for _, run in children.iterrows():
+        keys = [key for key in str(run.get("tags.ablab.changed") or "").split(",") if key]
+        rows.append(
+            {
+                "arm": run.get("tags.ablab.arm") or "?",
+                "seed": int(run.get("tags.ablab.seed") or 0),
+                "run_key": run["tags.ablab.run_key"],
+                "reference": not keys,
+                "changed": {key: ["?", _value_of(run, key)] for key in keys},
+            }
+        )
+    return pd.DataFrame(rows, columns=PLAN_COLUMNS)
+
+
+def _value_of(run: pd.Series, key: str) -> str:
+    """A changed key's value in a run: the group-choice tag (``activation``) or the param."""
+    for column in (f"tags.{key}", f"params.{key}"):
+        value = run.get(column)
+        if value is not None and not (isinstance(value, float) and pd.isna(value)):
+            return str(value)
+    return "?"
+
+
+def _reference_from_plan(plan: pd.DataFrame) -> str:
+    reference = plan.loc[plan["reference"].astype(bool), "arm"]
+    if len(reference):
+        return str(reference.iloc[0])
+    return "baseline"
+
+
+def _unfinished(plan: pd.DataFrame, newest_first: pd.DataFrame, finished_keys: set[str]) -> pd.DataFrame:
+    """Planned jobs without a FINISHED run, with their newest attempt (FAILED, KILLED, ...)."""
+    rows = []
+    attempts_by_key = {key: group for key, group in newest_first.groupby("tags.ablab.run_key", sort=False)}
+    for _, job in plan[~plan["run_key"].isin(finished_keys)].iterrows():
+        attempts = attempts_by_key.get(job["run_key"])
+        row = job.to_dict()
+        if attempts is None or attempts.empty:
+            row.update(status="not run", diverged=False, run_id=None, error=None, attempts=0)
+        else:
+            latest = attempts.iloc[0]
+            diverged = str(latest.get("tags.ablab.diverged", "")).lower() == "true"
+            error = latest.get("tags.ablab.error")
+            row.update(
+                status=latest["status"],
+                diverged=diverged,
+                run_id=latest["run_id"],
+                error=None if pd.isna(error) else str(error),
+                attempts=len(attempts),
+            )
+        rows.append(row)
+    return pd.DataFrame(rows, columns=PLAN_COLUMNS + ["status", "diverged", "run_id", "error", "attempts"])

@@ -1,0 +1,193 @@
+"""The ablation table: per arm, the metric's mean ± std and its difference from the reference arm.
+
+Pairs are matched by seed (paired t-test) when both arms share at least two seeds, else
+Welch's t-test; p-values are Holm-corrected across the arms compared with the reference.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ablab.report.convergence import CONVERGENCE_COLUMNS
+
+ALPHA = 0.05
+CONFIDENCE = 0.95
+TABLE_COLUMNS = [
+    "arm",
+    "reference",
+    "changed",
+    "n_finished",
+    "n_planned",
+    "mean",
+    "std",
+    "test",
+    "n_pairs",
+    "delta",
+    "ci_low",
+    "ci_high",
+    "relative_delta",
+    "p_value",
+    "p_holm",
+    "verdict",
+    *CONVERGENCE_COLUMNS,
+]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One arm against the reference, in the metric's units (delta = arm - reference)."""
+
+    test: str  # "paired t-test", "Welch t-test" or "none"
+    n_pairs: int
+    delta: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    reference_mean: float  # the reference mean the delta is measured from (paired: common seeds)
+
+
+def compare(arm: pd.Series, reference: pd.Series, confidence: float = CONFIDENCE) -> Comparison:
+    """Arm vs reference, both Series of metric values indexed by seed."""
+    arm, reference = arm.dropna(), reference.dropna()
+    common = arm.index.intersection(reference.index).sort_values()
+    nan = float("nan")
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)  # identical values: scipy warns, returns nan/inf
+        if len(common) >= 2:
+            a, r = arm.loc[common].to_numpy(float), reference.loc[common].to_numpy(float)
+            result = stats.ttest_rel(a, r)
+            ci = result.confidence_interval(confidence)
+            return Comparison(
+                "paired t-test",
+                len(common),
+                float(np.mean(a - r)),
+                float(ci.low),
+                float(ci.high),
+                float(result.pvalue),
+                float(np.mean(r)),
+            )
+        if len(arm) >= 2 and len(reference) >= 2:
+            result = stats.ttest_ind(arm.to_numpy(float), reference.to_numpy(float), equal_var=False)
+            ci = result.confidence_interval(confidence)
+            return Comparison(
+                "Welch t-test",
+                0,
+                float(arm.mean() - reference.mean()),
+                float(ci.low),
+                float(ci.high),
+                float(result.pvalue),
+                float(reference.mean()),
+            )
+    delta = float(arm.mean() - reference.mean()) if len(arm) and len(reference) else nan
+    return Comparison(
+        "none", len(common), delta, nan, nan, nan, float(reference.mean()) if len(reference) else nan
+    )
+
+
+def holm(p_values: list[float] | np.ndarray) -> np.ndarray:
+    """Holm–Bonferroni adjusted p-values (NaN stays NaN and does not count towards m)."""
+    p = np.asarray(p_values, dtype=float)
+    adjusted = np.full_like(p, np.nan)
+    valid = ~np.isnan(p)
+    m = int(valid.sum())
+    if m == 0:
+        return adjusted
+    order = np.argsort(p[valid], kind="stable")
+    stepped = p[valid][order] * (m - np.arange(m))
+    stepped = np.minimum(np.maximum.accumulate(stepped), 1.0)
+    in_place = np.empty(m)
+    in_place[order] = stepped
+    adjusted[valid] = in_place
+    return adjusted
+
+
+def verdict(row: pd.Series, higher_is_better: bool, alpha: float = ALPHA) -> str:
+    if row["reference"]:
+        return "reference"
+    if row["n_finished"] == 0:
+        return "no finished runs"
+    if row["test"] == "none":
+        return "no reference runs" if np.isnan(row["delta"]) else "n=1: no CI possible"
+    if np.isnan(row["p_holm"]):
+        return "no test (identical values)"
+    if row["p_holm"] >= alpha:
+        return "within noise"
+    return "better" if (row["delta"] > 0) == higher_is_better else "worse"
+
+
+def changed_text(changed: dict) -> str:
+    """``{"activation": ["sigmoid", "relu"]}`` -> ``activation: sigmoid → relu``."""
+    parts = []
+    for key, change in changed.items():
+        if isinstance(change, list | tuple) and len(change) == 2:
+            parts.append(f"{key}: {change[0]} → {change[1]}")
+        else:
+            parts.append(f"{key}: {change}")
+    return "; ".join(parts)
+
+
+def ablation_table(
+    values: pd.DataFrame,
+    plan: pd.DataFrame,
+    arms: list[str],
+    reference_arm: str,
+    scale: float = 1.0,
+    higher_is_better: bool = True,
+    alpha: float = ALPHA,
+) -> pd.DataFrame:
+    """One row per arm, in ``arms`` order; TABLE_COLUMNS.
+
+    ``values``: one row per finished run with columns arm, seed, value and CONVERGENCE_COLUMNS.
+    delta and its CI are multiplied by ``scale`` (100: percentage points); relative_delta is a
+    fraction of the reference mean.
+    """
+    by_arm = {arm: group.set_index("seed")["value"].dropna() for arm, group in values.groupby("arm")}
+    reference = by_arm.get(reference_arm, pd.Series(dtype=float))
+    rows = []
+    for arm in arms:
+        own = by_arm.get(arm, pd.Series(dtype=float))
+        jobs = plan[plan["arm"] == arm]
+        row = {
+            "arm": arm,
+            "reference": arm == reference_arm,
+            "changed": changed_text(jobs["changed"].iloc[0]) if len(jobs) else "",
+            "n_finished": len(own),
+            "n_planned": len(jobs),
+            "mean": own.mean() if len(own) else np.nan,
+            "std": own.std(ddof=1) if len(own) >= 2 else np.nan,
+        }
+        if arm == reference_arm:
+            row.update(
+                test="",
+                n_pairs=0,
+                delta=np.nan,
+                ci_low=np.nan,
+                ci_high=np.nan,
+                relative_delta=np.nan,
+                p_value=np.nan,
+            )
+        else:
+            result = compare(own, reference)
+            relative = result.delta / result.reference_mean if result.reference_mean else np.nan
+            row.update(
+                test=result.test,
+                n_pairs=result.n_pairs,
+                delta=result.delta * scale,
+                ci_low=result.ci_low * scale,
+                ci_high=result.ci_high * scale,
+                relative_delta=relative,
+                p_value=result.p_value,
+            )
+        arm_runs = values[values["arm"] == arm]
+        row.update({column: arm_runs[column].mean() for column in CONVERGENCE_COLUMNS})
+        rows.append(row)
+    table = pd.DataFrame(rows, columns=[c for c in TABLE_COLUMNS if c not in ("p_holm", "verdict")])
+    table = table.astype({"reference": bool, "n_finished": int, "n_planned": int, "n_pairs": int})
+    table["p_holm"] = holm(table["p_value"].to_numpy(float))
+    table["verdict"] = [verdict(row, higher_is_better, alpha) for _, row in table.iterrows()]
+    return table[TABLE_COLUMNS]
