@@ -55,10 +55,40 @@ class DatasetConfig:
 
 @dataclass
 class ModelConfig:
-    """A multilayer perceptron: Dense -> activation per hidden layer, then a softmax head."""
+    """An MLP: Dense -> [normalization] -> activation -> [dropout] per hidden layer, softmax head."""
 
     hidden_units: list[int] = field(default_factory=lambda: [50, 50, 50, 50])
     output_units: int = 10
+
+
+@dataclass
+class ScalingConfig:
+    """How pixels are scaled before training (``ablab.scaling``); ``none`` keeps raw 0..255."""
+
+    name: str = "none"  # none | unit (÷255) | standardize (training-split mean and std)
+
+
+@dataclass
+class NormalizationConfig:
+    """A Keras normalization layer between each hidden Dense and its activation; None: none."""
+
+    name: str | None = None  # a keras.layers class name, e.g. BatchNormalization
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RegularizationConfig:
+    """Dropout after each hidden activation and L2 weight decay on every Dense kernel; 0: off."""
+
+    dropout: float = 0.0
+    l2: float = 0.0
+
+
+@dataclass
+class EnsembleConfig:
+    """How many models, each with its own seed, vote (soft voting) on the test set."""
+
+    size: int = 1
 
 
 @dataclass
@@ -70,7 +100,10 @@ class TrainerConfig:
     validation_split: float = 0.3
     seed: int = 0
     verbose: int = 2
-    # TF intra/inter-op threads per job; None picks one per job when jobs run in parallel.
+    # Speed settings that leave the results unchanged (excluded from the run key):
+    # batches run per TF call (fewer Python round trips; same math, same numbers) and
+    # TF intra/inter-op threads per job (None: TF's default, cores // jobs when parallel).
+    steps_per_execution: int = 32
     threads: int | None = None
 
 
@@ -94,10 +127,17 @@ class TrainConfig:
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     dataset: DatasetConfig = field(default_factory=DatasetConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
+    scaling: ScalingConfig = field(default_factory=ScalingConfig)
+    normalization: NormalizationConfig = field(default_factory=NormalizationConfig)
+    regularization: RegularizationConfig = field(default_factory=RegularizationConfig)
+    ensemble: EnsembleConfig = field(default_factory=EnsembleConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     # Filled by a study preset (conf/study/); read by the ablation sweeper, not by training.
     study: Any = None
+    # The final metric `ablab-train` returns to its sweeper as a float (an Optuna search in
+    # conf/hparams_search/ sets it); None returns them all. Not part of the run key.
+    objective: str | None = None
 
 
 def register_schemas() -> None:

@@ -12,7 +12,15 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 # Settings that change where or how verbosely a run is recorded, never what it computes.
-NOT_PART_OF_RESULT = ("hydra", "tracking", "study", "trainer.verbose", "trainer.threads")
+NOT_PART_OF_RESULT = (
+    "hydra",
+    "tracking",
+    "study",
+    "objective",
+    "trainer.verbose",
+    "trainer.threads",
+    "trainer.steps_per_execution",
+)
 
 
 def result_settings(cfg: DictConfig) -> dict[str, Any]:

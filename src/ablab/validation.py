@@ -17,6 +17,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from ablab.data import DATASET_LOADERS
 from ablab.errors import ConfigError
+from ablab.model import NORMALIZATION_LAYERS
+from ablab.scaling import SCALERS
 
 
 def _known(registry: Mapping[str, Any]) -> list[str]:
@@ -52,6 +54,13 @@ def _check_ranges(cfg: DictConfig, problems: list[str]) -> None:
         "0 <= validation_split < 1",
     )
     _check_range(problems, "trainer.verbose", trainer.verbose, trainer.verbose in (0, 1, 2), "0, 1 or 2")
+    _check_range(
+        problems,
+        "trainer.steps_per_execution",
+        trainer.steps_per_execution,
+        trainer.steps_per_execution >= 1,
+        "an integer >= 1",
+    )
     _check_range(
         problems,
         "trainer.threads",
@@ -140,6 +149,44 @@ def _check_keras_identifiers(cfg: DictConfig, problems: list[str], choices: Mapp
         report("optimizer", opt.name, opt_args, _known(optimizers.ALL_OBJECTS_DICT), error)
 
 
+def _check_series_factors(cfg: DictConfig, problems: list[str], choices: Mapping[str, str]) -> None:
+    """Scaling, normalization, regularization and ensemble: the series' later factors."""
+    scaling = cfg.scaling.name
+    if scaling not in SCALERS:
+        problems.append(
+            f"scaling.name={scaling!r}{_source('scaling', choices)} is not a known scaling; "
+            f"allowed: {', '.join(SCALERS)}."
+        )
+    reg = cfg.regularization
+    _check_range(
+        problems, "regularization.dropout", reg.dropout, 0.0 <= reg.dropout < 1.0, "0 <= dropout < 1 (0: off)"
+    )
+    _check_range(problems, "regularization.l2", reg.l2, reg.l2 >= 0.0, "a number >= 0 (0: off)")
+    size = cfg.ensemble.size
+    _check_range(problems, "ensemble.size", size, size >= 1, "an integer >= 1 (1: a single model)")
+
+    name = cfg.normalization.name
+    if name is None:
+        return
+    if name not in NORMALIZATION_LAYERS:
+        problems.append(
+            f"normalization.name={name!r}{_source('normalization', choices)} is not a Keras "
+            f"normalization layer; allowed: null (none), {', '.join(NORMALIZATION_LAYERS)}."
+        )
+        return
+    args = OmegaConf.to_container(cfg.normalization.args, resolve=True)
+    widths = sorted({units for units in cfg.model.hidden_units if units >= 1})
+    try:
+        for units in widths:  # building catches widths a layer cannot take (GroupNormalization)
+            getattr(keras.layers, name)(**args).build((None, units))
+    except (ValueError, TypeError) as error:
+        detail = str(error).splitlines()[0][:200]
+        problems.append(
+            f"normalization.args={args!r}{_source('normalization', choices)} are not accepted by "
+            f"keras.layers.{name} on hidden widths {widths}: {detail}"
+        )
+
+
 def validate(cfg: DictConfig, choices: Mapping[str, str] | None = None) -> None:
     """Raise one ConfigError listing every problem of ``cfg``; ``choices`` names group files."""
     choices = choices or {}
@@ -147,5 +194,6 @@ def validate(cfg: DictConfig, choices: Mapping[str, str] | None = None) -> None:
     _check_ranges(cfg, problems)
     _check_dataset(cfg, problems, choices)
     _check_keras_identifiers(cfg, problems, choices)
+    _check_series_factors(cfg, problems, choices)
     if problems:
         raise ConfigError("Invalid config: " + " ".join(problems))
