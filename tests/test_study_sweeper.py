@@ -1,0 +1,224 @@
+"""The ablation sweeper end to end: real `ablab-train` processes, real sqlite stores in tmp dirs."""
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from mlflow.entities import RunStatus
+from mlflow.tracking import MlflowClient
+
+from ablab.study.bookkeeping import iter_runs, kill_study, open_study
+
+ABLAB_TRAIN = str(Path(sys.executable).with_name("ablab-train"))
+
+TINY_STUDY = """\
+# @package _global_
+defaults:
+  - override /hydra/sweeper: ablation
+  - override /hydra/launcher: {launcher}
+study:
+  name: tiny
+  design: ofat
+  seeds: [0, 1]
+  baseline: {baseline}
+  factors: {factors}
+trainer: {{epochs: 1, verbose: 0}}
+model: {{hidden_units: [8]}}
+hydra:
+  mode: MULTIRUN
+"""
+
+
+def write_conf(
+    root: Path,
+    launcher: str = "joblib",
+    factors: str = "{activation: [relu], optimizer: [adam]}",
+    baseline: str = "{activation: sigmoid, optimizer: sgd}",
+):
+    (root / "conf" / "study").mkdir(parents=True, exist_ok=True)
+    study = TINY_STUDY.format(launcher=launcher, factors=factors, baseline=baseline)
+    (root / "conf" / "study" / "tiny.yaml").write_text(study)
+    return root / "conf"
+
+
+def ablab_train(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    return subprocess.run(
+        [ABLAB_TRAIN, f"--config-dir={cwd / 'conf'}", *args, f"hydra.sweep.dir={cwd / 'multirun'}"],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+def client_for(cwd: Path) -> MlflowClient:
+    return MlflowClient(f"sqlite:///{cwd / 'mlflow.db'}")
+
+
+def study_runs(client: MlflowClient, name: str = "tiny"):
+    experiment = client.get_experiment_by_name(name)
+    runs = list(iter_runs(client, experiment.experiment_id))
+    parents = [r for r in runs if r.data.tags.get("ablab.role") == "study"]
+    children = [r for r in runs if "ablab.run_key" in r.data.tags]
+    return parents, children
+
+
+@pytest.mark.slow
+def test_joblib_study_on_fresh_store_then_resume(tmp_path):
+    write_conf(tmp_path, launcher="joblib")
+    first = ablab_train(tmp_path, "study=tiny", "hydra.launcher.n_jobs=2")
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "6 finished, 0 skipped" in first.stdout
+
+    client = client_for(tmp_path)
+    parents, children = study_runs(client)
+    assert len(parents) == 1 and len(children) == 6
+    parent = parents[0]
+    assert parent.info.status == "FINISHED"
+    assert parent.data.params == {"design": "ofat", "n_arms": "3", "n_seeds": "2", "n_planned": "6"}
+    assert {c.data.tags["mlflow.parentRunId"] for c in children} == {parent.info.run_id}
+    assert {c.info.status for c in children} == {"FINISHED"}
+    assert sorted((c.data.tags["ablab.arm"], c.data.tags["ablab.seed"]) for c in children) == sorted(
+        (arm, seed) for arm in ("baseline", "activation=relu", "optimizer=adam") for seed in ("0", "1")
+    )
+    for child in children:
+        tags = child.data.tags
+        assert tags["ablab.study"] == "tiny" and tags["ablab.design"] == "ofat"
+        expected_changed = {"baseline": "", "activation=relu": "activation", "optimizer=adam": "optimizer"}
+        assert tags["ablab.changed"] == expected_changed[tags["ablab.arm"]]
+        assert child.data.params["trainer.seed"] == tags["ablab.seed"]
+        assert child.data.tags["ablab.threads"] == "1"  # 2 jobs on 2 cores: one thread each
+    assert len({c.data.tags["ablab.run_key"] for c in children}) == 6
+    # Nothing leaked into the Default experiment.
+    assert client.search_runs(["0"]) == []
+
+    # The report is written at the end of the launch, on disk and on the parent run.
+    (report_dir,) = (tmp_path / "reports" / "tiny").iterdir()
+    expected = {"report.md", "report.html", "table.csv", "learning_curves.png", "effect.png", "seeds.png"}
+    assert expected <= {p.name for p in report_dir.iterdir()}
+    table = pd.read_csv(report_dir / "table.csv")
+    assert table["arm"].tolist() == ["baseline", "activation=relu", "optimizer=adam"]
+    assert (table["n_finished"] == 2).all()
+    logged = {a.path for a in client.list_artifacts(parent.info.run_id, "report")}
+    assert {f"report/{name}" for name in expected} <= logged
+
+    again = ablab_train(tmp_path, "study=tiny", "hydra.sweeper.report=false")
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "0 finished, 6 skipped" in again.stdout
+
+    by_arm = {(c.data.tags["ablab.arm"], c.data.tags["ablab.seed"]): c for c in children}
+    deleted = by_arm[("activation=relu", "1")]
+    failed = by_arm[("optimizer=adam", "0")]
+    client.delete_run(deleted.info.run_id)
+    client.set_terminated(failed.info.run_id, "FAILED")
+
+    dry = ablab_train(tmp_path, "study=tiny", "hydra.sweeper.dry_run=true")
+    assert dry.returncode == 0 and "4 already FINISHED, 2 to run" in dry.stdout
+    resumed = ablab_train(tmp_path, "study=tiny", "hydra/launcher=basic", "hydra.sweeper.report=false")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "2 finished, 4 skipped" in resumed.stdout
+    parents, children = study_runs(client)
+    newest = max(parents, key=lambda p: p.info.start_time)
+    rerun = [c for c in children if c.data.tags["mlflow.parentRunId"] == newest.info.run_id]
+    assert sorted((c.data.tags["ablab.arm"], c.data.tags["ablab.seed"]) for c in rerun) == [
+        ("activation=relu", "1"),
+        ("optimizer=adam", "0"),
+    ]
+    # The earlier FINISHED runs were not touched.
+    assert client.get_run(by_arm[("baseline", "0")].info.run_id).info.end_time == (
+        by_arm[("baseline", "0")].info.end_time
+    )
+
+
+@pytest.mark.slow
+def test_failing_and_diverging_arms_are_isolated(tmp_path):
+    conf = write_conf(
+        tmp_path,
+        launcher="basic",
+        baseline="{activation: relu, optimizer: sgd}",
+        factors="{activation: [tanh, broken], optimizer: [explode]}",
+    )
+    (conf / "activation").mkdir()
+    # Passes the pre-flight checks (Keras knows leaky_relu and its argument name) but fails in training.
+    (conf / "activation" / "broken.yaml").write_text("name: leaky_relu\nargs: {negative_slope: oops}\n")
+    (conf / "optimizer").mkdir()
+    (conf / "optimizer" / "explode.yaml").write_text("name: sgd\nlearning_rate: 1.0e+30\nargs: {}\n")
+    result = ablab_train(tmp_path, "study=tiny", "study.seeds=[0]", "hydra.sweeper.report=false")
+    assert result.returncode == 1
+    assert "Study summary: 2 finished, 0 skipped (already FINISHED), 2 failed" in result.stdout
+    assert "failed in activation=broken" in result.stdout
+    assert "failed in optimizer=explode" in result.stdout and "loss became nan" in result.stdout
+
+    parents, children = study_runs(client_for(tmp_path))
+    status = {c.data.tags["ablab.arm"]: c.info.status for c in children}
+    assert status == {
+        "baseline": "FINISHED",
+        "activation=tanh": "FINISHED",
+        "activation=broken": "FAILED",
+        "optimizer=explode": "FAILED",
+    }
+    diverged = {c.data.tags["ablab.arm"] for c in children if c.data.tags.get("ablab.diverged") == "true"}
+    assert diverged == {"optimizer=explode"}
+    assert parents[0].info.status == "FAILED"
+    assert parents[0].data.tags["ablab.failed"] == "2"
+
+
+@pytest.mark.parametrize(
+    ("factors", "extra", "message"),
+    [
+        ("{activation: [reluu]}", [], "option(s) ['reluu'] not found in conf/activation/"),
+        ("{activaton: [relu]}", [], "'activaton' is neither a config group nor a config value"),
+        ("{activation: [sigmoid]}", [], "baseline's own value"),
+        ("{activation: []}", [], "empty list"),
+        ("{activation: [relu]}", ["study.seeds=[1,1]"], "repeats [1]"),
+        ("{activation: [relu]}", ["study.design=grid"], "allowed: ofat, leave_one_out, ladder, factorial"),
+        ("{activation: [relu]}", ["activation=tanh"], "clash with the study"),
+        ("{activation: [relu]}", ["trainer.epochs=1,2"], "does not take sweep overrides"),
+    ],
+)
+def test_bad_studies_fail_before_anything_is_written(tmp_path, factors, extra, message):
+    write_conf(tmp_path, launcher="basic", factors=factors)
+    result = ablab_train(tmp_path, "study=tiny", *extra)
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert message in result.stderr
+    assert not (tmp_path / "mlflow.db").exists()
+
+
+def test_impure_arm_is_refused(tmp_path):
+    conf = write_conf(tmp_path, launcher="basic", factors="{optimizer: [sneaky]}")
+    (conf / "optimizer").mkdir()
+    (conf / "optimizer" / "sneaky.yaml").write_text(
+        textwrap.dedent(
+            """\
+            # @package _global_
+            optimizer: {name: adam, learning_rate: 0.001, args: {}}
+            initializer: {args: {minval: -0.5}}
+            """
+        )
+    )
+    result = ablab_train(tmp_path, "study=tiny")
+    assert result.returncode == 2
+    assert (
+        "arm 'optimizer=sneaky' is not pure" in result.stderr and "initializer.args.minval" in result.stderr
+    )
+    assert not (tmp_path / "mlflow.db").exists()
+
+
+def test_interrupted_study_leaves_nothing_running(tmp_path):
+    client = client_for(tmp_path)
+    parent_id = open_study(client, "tiny", "ofat", [], n_arms=1, n_seeds=1)
+    experiment_id = client.get_run(parent_id).info.experiment_id
+    child = client.create_run(experiment_id, tags={"mlflow.parentRunId": parent_id})
+    finished = client.create_run(experiment_id, tags={"mlflow.parentRunId": parent_id})
+    client.set_terminated(finished.info.run_id, "FINISHED")
+
+    assert kill_study(client, parent_id) == 1
+    assert client.get_run(child.info.run_id).info.status == RunStatus.to_string(RunStatus.KILLED)
+    assert client.get_run(finished.info.run_id).info.status == "FINISHED"
+    assert client.get_run(parent_id).info.status == "KILLED"

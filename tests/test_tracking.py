@@ -1,0 +1,79 @@
+"""Where runs go, how the config becomes params, and that a run never stays RUNNING."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from ablab.tracking import (
+    ensure_experiment,
+    flatten_params,
+    git_commit,
+    recorded_run,
+    resolve_tracking_uri,
+)
+from conftest import CONF_DIR, all_runs, compose_run
+
+
+def test_tracking_uri_config_key_then_environment_then_start_directory(tmp_path, monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    assert resolve_tracking_uri(None, tmp_path) == f"sqlite:///{tmp_path.resolve()}/mlflow.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:////from/env.db")
+    assert resolve_tracking_uri(None, tmp_path) == "sqlite:////from/env.db"
+    assert resolve_tracking_uri("sqlite:////from/config.db", tmp_path) == "sqlite:////from/config.db"
+
+
+def test_params_are_the_resolved_config_with_dotted_keys():
+    cfg, _ = compose_run(["+tracking.tags.owner=me"])
+    params = flatten_params(cfg)
+    assert params["optimizer.learning_rate"] == "0.001"
+    assert params["initializer.args.minval"] == "-0.05"
+    assert params["model.hidden_units"] == "[50, 50, 50, 50]"
+    assert params["dataset.path"] == "None"
+    assert params["trainer.epochs"] == "100"
+    assert not any(key.startswith(("study", "tracking.tags")) for key in params)
+
+
+def test_git_commit_of_a_checkout_and_of_a_plain_folder(tmp_path):
+    project = CONF_DIR.parent
+    if not (project / ".git").exists():
+        pytest.skip("the project is not a git checkout here")
+    assert re.fullmatch(r"[0-9a-f]{40}", git_commit(project) or "")
+    assert git_commit(tmp_path) is None
+
+
+def test_ensure_experiment_reuses_and_restores(store):
+    client = MlflowClient(store)
+    first = ensure_experiment(client, "exp")
+    assert ensure_experiment(client, "exp") == first
+    client.delete_experiment(first)
+    assert ensure_experiment(client, "exp") == first
+    assert client.get_experiment(first).lifecycle_stage == "active"
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [(None, "FINISHED"), (RuntimeError("boom"), "FAILED"), (KeyboardInterrupt(), "KILLED")],
+)
+def test_recorded_run_ends_finished_failed_or_killed(store, workdir, error, status):
+    client = MlflowClient(store)
+    experiment_id = ensure_experiment(client, "ablab")
+    try:
+        with recorded_run(client, experiment_id, "a run", {"activation": "relu"}) as recorder:
+            recorder.log_epoch(1, {"loss": 0.5})
+            if error is not None:
+                raise error
+    except (RuntimeError, KeyboardInterrupt) as raised:
+        assert raised is error  # the real error is never masked
+    (run,) = all_runs(store)
+    assert run.info.status == status
+    assert run.data.tags["activation"] == "relu"
+    assert run.data.tags["mlflow.runName"] == "a run"
+    # The buffered epoch is flushed whatever the ending: partial curves stay inspectable.
+    assert [(m.step, m.value) for m in client.get_metric_history(run.info.run_id, "loss")] == [(1, 0.5)]
+    if status == "FAILED":
+        assert run.data.tags["ablab.error"] == "RuntimeError: boom"
+        error_text = workdir / client.download_artifacts(run.info.run_id, "error.txt", str(workdir))
+        assert "Traceback" in error_text.read_text() and "boom" in error_text.read_text()
