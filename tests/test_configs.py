@@ -37,6 +37,10 @@ REQUIRED = {
     "optimizer": {"sgd", "sgd_momentum", "rmsprop", "adagrad", "adam", "adamw", "nadam"},
     "dataset": {"mnist_5k", "mnist", "fashion_mnist"},
     "model": {"mlp"},
+    "scaling": {"none", "unit", "standardize"},
+    "normalization": {"none", "batchnorm", "layernorm"},
+    "regularization": {"none", "dropout", "l2"},
+    "ensemble": {"none", "soft_vote"},
     "trainer": {"default"},
 }  # fmt: skip
 
@@ -75,6 +79,15 @@ def test_defaults_reproduce_the_seed_baseline():
     assert (cfg.dataset.test_size, cfg.dataset.random_state, cfg.dataset.path) == (0.3, 7, None)
     assert cfg.tracking.experiment == "ablab"
     assert cfg.tracking.uri is None
+    # The series' later factors are all off: raw pixels, no extra layers, one model.
+    assert {g: choices[g] for g in ("scaling", "normalization", "regularization", "ensemble")} == {
+        "scaling": "none",
+        "normalization": "none",
+        "regularization": "none",
+        "ensemble": "none",
+    }
+    assert (cfg.scaling.name, cfg.normalization.name) == ("none", None)
+    assert (cfg.regularization.dropout, cfg.regularization.l2, cfg.ensemble.size) == (0.0, 0.0, 1)
 
 
 def test_seed_subset_of_keras_datasets_keeps_a_third_of_train():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from hydra.errors import MissingConfigException
 
 from ablab.errors import ConfigError
 from ablab.model import build_mlp
@@ -84,3 +85,46 @@ def test_user_written_mish_just_works(user_conf):
     model = build_mlp(cfg, input_dim=784)
     assert model.layers[1].activation.__name__ == "mish"
     assert model.count_params() == 784 * 8 + 8 + 8 * 10 + 10
+
+
+@pytest.mark.parametrize(
+    ("overrides", "fragments"),
+    [
+        (["regularization.dropout=1.0"], ["regularization.dropout=1.0", "0 <= dropout < 1"]),
+        (["regularization.dropout=-0.1"], ["regularization.dropout=-0.1", "0 <= dropout < 1"]),
+        (["regularization.l2=-0.001"], ["regularization.l2=-0.001", "a number >= 0"]),
+        (["ensemble.size=0"], ["ensemble.size=0", "an integer >= 1"]),
+        (
+            ["scaling.name=minmax"],
+            ["scaling.name='minmax' (from conf/scaling/none.yaml)", "allowed: none, unit, standardize"],
+        ),
+        (
+            ["normalization=batchnorm", "normalization.name=BatchNorm"],
+            [
+                "normalization.name='BatchNorm'",
+                "allowed: null (none), BatchNormalization,",
+                "LayerNormalization",
+            ],
+        ),
+        (
+            ["normalization=batchnorm", "+normalization.args.groups=3"],
+            ["normalization.args=", "'groups': 3", "not accepted by keras.layers.BatchNormalization"],
+        ),
+        (
+            ["normalization.name=GroupNormalization", "+normalization.args.groups=3"],
+            ["keras.layers.GroupNormalization on hidden widths [50]", "multiple"],
+        ),
+    ],
+)
+def test_bad_series_factor_is_named_with_what_is_allowed(overrides, fragments):
+    cfg, choices = compose_run(overrides)
+    with pytest.raises(ConfigError) as raised:
+        validate(cfg, choices)
+    assert all(fragment in str(raised.value) for fragment in fragments), str(raised.value)
+
+
+@pytest.mark.parametrize("group", ["scaling", "normalization", "regularization", "ensemble"])
+def test_unknown_option_of_a_series_group_lists_the_options(group):
+    with pytest.raises(MissingConfigException) as raised:
+        compose_run([f"{group}=nonesuch"])
+    assert f"{group}/nonesuch" in str(raised.value) and "none" in str(raised.value)
