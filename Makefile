@@ -17,8 +17,8 @@ study: setup
 	$(BIN)/ablab-train study=seed
 
 test: setup
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts/mlflow-server
 	$(BIN)/pytest -q
 
 lint: setup
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts/mlflow-server

@@ -11,3 +11,7 @@ class DatasetUnavailable(RuntimeError):
 
 class Diverged(RuntimeError):
     """Training produced a NaN or infinite loss and was stopped early."""
+
+
+class TrackingUnavailable(RuntimeError):
+    """The MLflow tracking server does not answer: the message names the URI and how to start one."""

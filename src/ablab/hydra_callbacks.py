@@ -18,9 +18,18 @@ class PrepareTrackingStore(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         if config.get("study") is not None:
             return
+        import sys
+
         from mlflow.tracking import MlflowClient
 
+        from ablab.errors import TrackingUnavailable
+        from ablab.server_check import check_tracking_server, uri_source
         from ablab.tracking import ensure_experiment, resolve_tracking_uri
 
         uri = resolve_tracking_uri(config.tracking.uri, config.hydra.runtime.cwd)
+        try:
+            check_tracking_server(uri, uri_source(config.tracking.uri))
+        except TrackingUnavailable as error:
+            print(f"ablab-train: {error}", file=sys.stderr)
+            raise SystemExit(2) from error
         ensure_experiment(MlflowClient(uri), config.tracking.experiment)

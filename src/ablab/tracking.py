@@ -124,9 +124,10 @@ class RunRecorder:
         if time.monotonic() - self._last_flush >= self._flush_every_s:
             self.flush()
 
-    def log_metrics(self, values: Mapping[str, float]) -> None:
+    def log_metrics(self, values: Mapping[str, float], step: int = 0) -> None:
+        """Log final values now; ``step`` numbers repeated ones (an ensemble's members)."""
         now_ms = int(time.time() * 1000)
-        self._pending += [Metric(k, float(v), now_ms, 0) for k, v in values.items()]
+        self._pending += [Metric(k, float(v), now_ms, step) for k, v in values.items()]
         self.flush()
 
     def flush(self) -> None:
@@ -159,21 +160,34 @@ def recorded_run(
     try:
         yield recorder
     except KeyboardInterrupt:
-        _end_quietly(recorder, RunStatus.KILLED, "interrupted (KeyboardInterrupt)")
+        message = "interrupted (KeyboardInterrupt)"
+        _end_quietly(recorder, RunStatus.KILLED, message, message)
         raise
     except BaseException as error:
-        _end_quietly(recorder, RunStatus.FAILED, "".join(traceback.format_exception(error)))
+        _end_quietly(
+            recorder, RunStatus.FAILED, "".join(traceback.format_exception(error)), _error_summary(error)
+        )
         raise
     else:
         recorder.flush()
         client.set_terminated(recorder.run_id, RunStatus.to_string(RunStatus.FINISHED))
 
 
-def _end_quietly(recorder: RunRecorder, status: int, error_text: str) -> None:
+def _error_summary(error: BaseException, limit: int = 1000) -> str:
+    """The error as one line for the ``ablab.error`` tag: type and message, whitespace collapsed.
+
+    Not the traceback's last line: TensorFlow ends its messages with an op name, and puts the
+    cause just before it; a long message keeps its head and its tail.
+    """
+    text = " ".join(f"{type(error).__name__}: {error}".split())
+    return text if len(text) <= limit else f"{text[: limit // 2]} ... {text[-limit // 2 :]}"
+
+
+def _end_quietly(recorder: RunRecorder, status: int, error_text: str, summary: str) -> None:
     """Keep the partial curves and the error, then close the run; never mask the real error."""
     try:
         recorder.flush()
-        recorder.set_tags({"ablab.error": error_text.strip().splitlines()[-1]})
+        recorder.set_tags({"ablab.error": summary})
         recorder.log_text(error_text, "error.txt")
     finally:
         recorder.client.set_terminated(recorder.run_id, RunStatus.to_string(status))

@@ -69,17 +69,18 @@ class AblationSweeper(Sweeper):
     def sweep(self, arguments: list[str]) -> Any:
         import sys
 
-        from ablab.errors import ConfigError
+        from ablab.errors import ConfigError, TrackingUnavailable
 
         try:
             return self._sweep(arguments)
-        except ConfigError as error:
+        except (ConfigError, TrackingUnavailable) as error:
             print(f"ablab-train: {error}", file=sys.stderr)
             raise SystemExit(2) from error
 
     def _sweep(self, arguments: list[str]) -> Any:
         from mlflow.tracking import MlflowClient
 
+        from ablab.server_check import check_tracking_server, uri_source
         from ablab.study.bookkeeping import finished_run_keys, open_study, store_exists
         from ablab.study.design import plan_arms
         from ablab.study.jobs import plan_jobs
@@ -92,13 +93,15 @@ class AblationSweeper(Sweeper):
         common, keys = self._common_overrides(arguments)
         spec = read_study(config, lambda key: loader.get_group_options(key), keys)
         arms = plan_arms(spec.baseline, spec.factors, spec.design)
+        tracking_uri = resolve_tracking_uri(config.tracking.uri, config.hydra.runtime.cwd)
+        # A server that does not answer stops the study in seconds, before any job is planned.
+        check_tracking_server(tracking_uri, uri_source(config.tracking.uri))
         from ablab.validation import validate  # imports TensorFlow: only once the study is sound
 
         jobs = plan_jobs(
             spec, arms, common, self._compose, lambda cfg: validate(cfg, cfg.hydra.runtime.choices)
         )
 
-        tracking_uri = resolve_tracking_uri(config.tracking.uri, config.hydra.runtime.cwd)
         # Opening a client creates a missing sqlite store: a dry run must not.
         existing = store_exists(tracking_uri)
         done = finished_run_keys(MlflowClient(tracking_uri), spec.name) if existing else set()
