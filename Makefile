@@ -18,7 +18,7 @@ study: setup
 
 test: setup
 	$(BIN)/ruff check src tests benchmarks scripts/mlflow-server
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks scripts/mlflow-server
