@@ -7,7 +7,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from mlflow.tracking import MlflowClient
 
-from ablab.study.bookkeeping import iter_runs
+from ablab.tracking import search_all_runs
 from conftest import CONF_DIR, run_cli
 from test_study_sweeper import write_conf
 
@@ -44,7 +44,7 @@ def test_study_through_submitit_local(store, workdir, monkeypatch):
     )
     assert code == 0
     client = MlflowClient(store)
-    runs = list(iter_runs(client, client.get_experiment_by_name("tiny").experiment_id))
+    runs = search_all_runs(client, [client.get_experiment_by_name("tiny").experiment_id])
     children = {r.data.tags["ablab.arm"]: r for r in runs if "ablab.run_key" in r.data.tags}
     assert set(children) == {"baseline", "activation=relu"}
     assert {r.info.status for r in runs} == {"FINISHED"}  # the parent too

@@ -11,7 +11,8 @@ import pytest
 from mlflow.entities import RunStatus
 from mlflow.tracking import MlflowClient
 
-from ablab.study.bookkeeping import iter_runs, kill_study, open_study
+from ablab.study.bookkeeping import kill_study, open_study
+from ablab.tracking import search_all_runs
 
 ABLAB_TRAIN = str(Path(sys.executable).with_name("ablab-train"))
 
@@ -63,7 +64,7 @@ def client_for(cwd: Path) -> MlflowClient:
 
 def study_runs(client: MlflowClient, name: str = "tiny"):
     experiment = client.get_experiment_by_name(name)
-    runs = list(iter_runs(client, experiment.experiment_id))
+    runs = search_all_runs(client, [experiment.experiment_id])
     parents = [r for r in runs if r.data.tags.get("ablab.role") == "study"]
     children = [r for r in runs if "ablab.run_key" in r.data.tags]
     return parents, children

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from ablab.study.bookkeeping import iter_runs
+from ablab.tracking import search_all_runs
 from test_study_sweeper import ABLAB_TRAIN, write_conf
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "mlflow-server"
@@ -106,7 +106,7 @@ def test_study_runs_on_the_server_and_reports_from_it(mlflow_server, tmp_path):
 
     client = MlflowClient(uri)
     experiment = client.get_experiment_by_name("tiny")
-    runs = list(iter_runs(client, experiment.experiment_id))
+    runs = search_all_runs(client, [experiment.experiment_id])
     parents = [r for r in runs if r.data.tags.get("ablab.role") == "study"]
     children = [r for r in runs if "ablab.run_key" in r.data.tags]
     assert len(parents) == 1 and parents[0].info.status == "FINISHED"

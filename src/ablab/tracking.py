@@ -10,12 +10,12 @@ import os
 import subprocess
 import time
 import traceback
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from mlflow.entities import Metric, Param, RunStatus, RunTag
+from mlflow.entities import Metric, Param, Run, RunStatus, RunTag, ViewType
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from omegaconf import DictConfig, OmegaConf
@@ -49,6 +49,40 @@ def ensure_experiment(client: MlflowClient, name: str) -> str:
         if experiment is None:
             raise
         return experiment.experiment_id
+
+
+# MLflow's sqlite/file stores return at most this many runs per page by default.
+PAGE_SIZE = 1000
+
+
+def search_all_runs(
+    client: MlflowClient,
+    experiment_ids: Sequence[str],
+    filter_string: str = "",
+    order_by: Sequence[str] | None = None,
+    page_size: int = PAGE_SIZE,
+) -> list[Run]:
+    """All matching active runs, following page tokens to the end (never just the first page).
+
+    Oldest first by default, so runs created while paging land on later pages instead of
+    shifting the ones not read yet; a run seen twice is kept once.
+    """
+    runs: dict[str, Run] = {}
+    token = None
+    while True:
+        page = client.search_runs(
+            list(experiment_ids),
+            filter_string=filter_string,
+            run_view_type=ViewType.ACTIVE_ONLY,
+            max_results=page_size,
+            order_by=list(order_by or ["attributes.start_time ASC"]),
+            page_token=token,
+        )
+        for run in page:
+            runs.setdefault(run.info.run_id, run)
+        token = page.token
+        if not token:
+            return list(runs.values())
 
 
 def flatten_params(cfg: DictConfig) -> dict[str, str]:

@@ -6,45 +6,14 @@ Nothing here knows about studies; ``launch.py`` applies the study contract on to
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 import pandas as pd
-from mlflow.entities import Run, ViewType
+from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
 
-# MLflow's sqlite/file stores return at most this many runs per page by default.
-PAGE_SIZE = 1000
-
-
-def search_all_runs(
-    client: MlflowClient,
-    experiment_ids: Sequence[str],
-    filter_string: str = "",
-    order_by: Sequence[str] | None = None,
-    page_size: int = PAGE_SIZE,
-) -> list[Run]:
-    """All matching active runs, following page tokens to the end (never just the first page).
-
-    Oldest first by default, so runs created while paging land on later pages instead of
-    shifting the ones not read yet; a run seen twice is kept once.
-    """
-    runs: dict[str, Run] = {}
-    token = None
-    while True:
-        page = client.search_runs(
-            list(experiment_ids),
-            filter_string=filter_string,
-            run_view_type=ViewType.ACTIVE_ONLY,
-            max_results=page_size,
-            order_by=list(order_by or ["attributes.start_time ASC"]),
-            page_token=token,
-        )
-        for run in page:
-            runs.setdefault(run.info.run_id, run)
-        token = page.token
-        if not token:
-            return list(runs.values())
+from ablab.tracking import search_all_runs  # noqa: F401 - the report's readers import it from here
 
 
 def cast_param(text: str) -> Any:

@@ -7,15 +7,14 @@ never race to create the sqlite tables or the experiment.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 from mlflow.entities import Param, RunStatus, RunTag
 from mlflow.tracking import MlflowClient
 
-from ablab.tracking import ensure_experiment
+from ablab.tracking import ensure_experiment, search_all_runs
 
 FINISHED = RunStatus.to_string(RunStatus.FINISHED)
 FAILED = RunStatus.to_string(RunStatus.FAILED)
@@ -41,25 +40,12 @@ def store_exists(tracking_uri: str) -> bool:
     return True
 
 
-def iter_runs(client: MlflowClient, experiment_id: str, filter_string: str = "") -> Iterator[Any]:
-    """Every run matching the filter, page by page (search_runs returns at most one page)."""
-    token = None
-    while True:
-        page = client.search_runs(
-            [experiment_id], filter_string=filter_string, max_results=1000, page_token=token
-        )
-        yield from page
-        token = page.token
-        if not token:
-            return
-
-
 def finished_run_keys(client: MlflowClient, study: str) -> set[str]:
     """Run keys that already have a FINISHED run in the study's experiment."""
     experiment = client.get_experiment_by_name(study)
     if experiment is None:
         return set()
-    runs = iter_runs(client, experiment.experiment_id, f"attributes.status = '{FINISHED}'")
+    runs = search_all_runs(client, [experiment.experiment_id], f"attributes.status = '{FINISHED}'")
     return {run.data.tags["ablab.run_key"] for run in runs if "ablab.run_key" in run.data.tags}
 
 
@@ -98,9 +84,9 @@ def close_study(client: MlflowClient, parent_run_id: str, counts: dict[str, int]
 def kill_study(client: MlflowClient, parent_run_id: str) -> int:
     """After Ctrl-C: mark the parent and any child still RUNNING as KILLED; returns how many."""
     experiment_id = client.get_run(parent_run_id).info.experiment_id
-    running = iter_runs(
+    running = search_all_runs(
         client,
-        experiment_id,
+        [experiment_id],
         f"tags.`mlflow.parentRunId` = '{parent_run_id}' and attributes.status = '{RUNNING}'",
     )
     killed = 0
