@@ -100,6 +100,9 @@ class TrainerConfig:
     validation_split: float = 0.3
     seed: int = 0
     verbose: int = 2
+    # keras: model.fit, the reference. fused: many runs in one TensorFlow graph (ablab.fused),
+    # what the study presets use; a run it cannot train falls back to keras, logged.
+    engine: str = "keras"
     # Speed settings that leave the results unchanged (excluded from the run key):
     # batches run per TF call (fewer Python round trips; same math, same numbers) and
     # TF intra/inter-op threads per job (None: TF's default, cores // jobs when parallel).
@@ -138,6 +141,8 @@ class TrainConfig:
     # The final metric `ablab-train` returns to its sweeper as a float (an Optuna search in
     # conf/hparams_search/ sets it); None returns them all. Not part of the run key.
     objective: str | None = None
+    # Set by the study sweeper only: a file of run configs the fused engine trains together.
+    pack: str | None = None
 
 
 def register_schemas() -> None:

@@ -18,12 +18,12 @@ NORMALIZATION_LAYERS = tuple(
 )
 
 
-def _initializer(cfg: DictConfig) -> keras.initializers.Initializer:
+def initializer(cfg: DictConfig) -> keras.initializers.Initializer:
     args = OmegaConf.to_container(cfg.args, resolve=True)
     return keras.initializers.get({"class_name": cfg.name, "config": args})
 
 
-def _activation(cfg: DictConfig):
+def activation_function(cfg: DictConfig):
     function = keras.activations.get(cfg.name)
     args = OmegaConf.to_container(cfg.args, resolve=True)
     return functools.partial(function, **args) if args else function
@@ -49,7 +49,7 @@ def build_mlp(cfg: DictConfig, input_dim: int) -> keras.Model:
     def dense(units: int) -> keras.layers.Dense:
         return keras.layers.Dense(
             units,
-            kernel_initializer=_initializer(cfg.initializer),
+            kernel_initializer=initializer(cfg.initializer),
             kernel_regularizer=keras.regularizers.L2(l2) if l2 > 0 else None,
         )
 
@@ -60,7 +60,7 @@ def build_mlp(cfg: DictConfig, input_dim: int) -> keras.Model:
         normalization = _normalization(cfg.normalization)
         if normalization is not None:
             model.add(normalization)
-        model.add(keras.layers.Activation(_activation(cfg.activation)))
+        model.add(keras.layers.Activation(activation_function(cfg.activation)))
         if cfg.regularization.dropout > 0:
             model.add(keras.layers.Dropout(cfg.regularization.dropout))
     model.add(dense(cfg.model.output_units))

@@ -20,7 +20,19 @@ NOT_PART_OF_RESULT = (
     "trainer.verbose",
     "trainer.threads",
     "trainer.steps_per_execution",
+    "pack",
 )
+
+
+def drop_keys(container: dict[str, Any], dotted_keys: tuple[str, ...]) -> dict[str, Any]:
+    """``container`` (nested dicts) without the given dotted keys; changed in place."""
+    for dotted in dotted_keys:
+        *parents, leaf = dotted.split(".")
+        node = container
+        for parent in parents:
+            node = node.get(parent, {})
+        node.pop(leaf, None)
+    return container
 
 
 def result_settings(cfg: DictConfig) -> dict[str, Any]:
@@ -32,13 +44,7 @@ def result_settings(cfg: DictConfig) -> dict[str, Any]:
         for key, value in cfg.items_ex(resolve=False)
         if key not in top_level
     }
-    for dotted in NOT_PART_OF_RESULT:
-        *parents, leaf = dotted.split(".")
-        node = container
-        for parent in parents:
-            node = node.get(parent, {})
-        node.pop(leaf, None)
-    return container
+    return drop_keys(container, NOT_PART_OF_RESULT)
 
 
 def run_key(cfg: DictConfig) -> str:

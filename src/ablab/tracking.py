@@ -88,11 +88,12 @@ def search_all_runs(
 def flatten_params(cfg: DictConfig) -> dict[str, str]:
     """The resolved run config as dotted keys (``optimizer.learning_rate``), values as text.
 
-    ``study`` (the sweeper's plan) and ``tracking.tags`` are left out: they are not run
-    settings, and the tags are logged as tags.
+    ``study`` (the sweeper's plan), ``pack`` (its fused job file) and ``tracking.tags`` are
+    left out: they are not run settings, and the tags are logged as tags.
     """
     container = OmegaConf.to_container(cfg, resolve=True)
     container.pop("study", None)
+    container.pop("pack", None)
     container.get("tracking", {}).pop("tags", None)
     flat: dict[str, str] = {}
 
@@ -177,6 +178,37 @@ class RunRecorder:
         self.client.log_figure(self.run_id, figure, path)
 
 
+def start_run(
+    client: MlflowClient,
+    experiment_id: str,
+    run_name: str,
+    tags: Mapping[str, str],
+    parent_run_id: str | None = None,
+) -> RunRecorder:
+    """Open a run; end it with ``finish_run`` or ``fail_run``, never leave it RUNNING."""
+    run_tags = {"mlflow.runName": run_name, **tags}
+    if parent_run_id:
+        run_tags["mlflow.parentRunId"] = parent_run_id
+    run = client.create_run(experiment_id, run_name=run_name, tags=run_tags)
+    return RunRecorder(client, run.info.run_id)
+
+
+def finish_run(recorder: RunRecorder) -> None:
+    recorder.flush()
+    recorder.client.set_terminated(recorder.run_id, RunStatus.to_string(RunStatus.FINISHED))
+
+
+def fail_run(recorder: RunRecorder, error: BaseException) -> None:
+    """KILLED after Ctrl-C, FAILED otherwise, with the error as ``error.txt`` and a tag."""
+    if isinstance(error, KeyboardInterrupt):
+        message = "interrupted (KeyboardInterrupt)"
+        _end_quietly(recorder, RunStatus.KILLED, message, message)
+    else:
+        _end_quietly(
+            recorder, RunStatus.FAILED, "".join(traceback.format_exception(error)), error_summary(error)
+        )
+
+
 @contextmanager
 def recorded_run(
     client: MlflowClient,
@@ -185,29 +217,18 @@ def recorded_run(
     tags: Mapping[str, str],
     parent_run_id: str | None = None,
 ) -> Iterator[RunRecorder]:
-    """Open a run; end it FINISHED, FAILED (error text logged) or KILLED — never RUNNING."""
-    run_tags = {"mlflow.runName": run_name, **tags}
-    if parent_run_id:
-        run_tags["mlflow.parentRunId"] = parent_run_id
-    run = client.create_run(experiment_id, run_name=run_name, tags=run_tags)
-    recorder = RunRecorder(client, run.info.run_id)
+    """A run that ends FINISHED, FAILED (error text logged) or KILLED — never RUNNING."""
+    recorder = start_run(client, experiment_id, run_name, tags, parent_run_id)
     try:
         yield recorder
-    except KeyboardInterrupt:
-        message = "interrupted (KeyboardInterrupt)"
-        _end_quietly(recorder, RunStatus.KILLED, message, message)
-        raise
     except BaseException as error:
-        _end_quietly(
-            recorder, RunStatus.FAILED, "".join(traceback.format_exception(error)), _error_summary(error)
-        )
+        fail_run(recorder, error)
         raise
     else:
-        recorder.flush()
-        client.set_terminated(recorder.run_id, RunStatus.to_string(RunStatus.FINISHED))
+        finish_run(recorder)
 
 
-def _error_summary(error: BaseException, limit: int = 1000) -> str:
+def error_summary(error: BaseException, limit: int = 1000) -> str:
     """The error as one line for the ``ablab.error`` tag: type and message, whitespace collapsed.
 
     Not the traceback's last line: TensorFlow ends its messages with an op name, and puts the

@@ -20,6 +20,8 @@ from ablab.errors import ConfigError
 from ablab.model import NORMALIZATION_LAYERS
 from ablab.scaling import SCALERS
 
+ENGINES = ("keras", "fused")
+
 
 def _known(registry: Mapping[str, Any]) -> list[str]:
     """The snake_case identifiers of a Keras registry, the names users write in YAML."""
@@ -54,6 +56,8 @@ def _check_ranges(cfg: DictConfig, problems: list[str]) -> None:
         "0 <= validation_split < 1",
     )
     _check_range(problems, "trainer.verbose", trainer.verbose, trainer.verbose in (0, 1, 2), "0, 1 or 2")
+    if trainer.engine not in ENGINES:
+        problems.append(f"trainer.engine={trainer.engine!r} is not an engine; allowed: {', '.join(ENGINES)}.")
     _check_range(
         problems,
         "trainer.steps_per_execution",

@@ -1,0 +1,99 @@
+"""What every run records, whichever engine trains it: tags, name, params, artifacts, results.
+
+Both engines go through these functions, so a run looks the same in the MLflow UI and the
+report whether ``model.fit`` or the fused engine trained it; only ``ablab.engine`` tells.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from mlflow.tracking import MlflowClient
+from omegaconf import DictConfig, OmegaConf
+
+from ablab.curves import learning_curve_figure
+from ablab.run_key import run_key
+from ablab.server_check import check_tracking_server, uri_source
+from ablab.tracking import (
+    RunRecorder,
+    ensure_experiment,
+    flatten_params,
+    git_commit,
+    library_versions,
+    resolve_tracking_uri,
+)
+
+GROUPS = (
+    "initializer",
+    "activation",
+    "optimizer",
+    "dataset",
+    "model",
+    "scaling",
+    "normalization",
+    "regularization",
+    "ensemble",
+    "trainer",
+)
+
+
+def tracking_store(cfg: DictConfig, base_dir: Path) -> str:
+    """The run's tracking URI; a server that does not answer fails here, in seconds."""
+    tracking_uri = resolve_tracking_uri(cfg.tracking.uri, base_dir)
+    check_tracking_server(tracking_uri, uri_source(cfg.tracking.uri))
+    return tracking_uri
+
+
+def open_experiment(cfg: DictConfig, tracking_uri: str) -> tuple[MlflowClient, str]:
+    """A client on the store and the id of the run's experiment (created if needed)."""
+    client = MlflowClient(tracking_uri)
+    return client, ensure_experiment(client, cfg.tracking.experiment)
+
+
+def run_tags(
+    cfg: DictConfig, choices: Mapping[str, str], overrides: Sequence[str], base_dir: Path
+) -> dict[str, str]:
+    tags = {group: choices.get(group) or _choice_fallback(cfg, group) for group in GROUPS}
+    tags = {k: v for k, v in tags.items() if v}
+    tags["hydra_overrides"] = " ".join(overrides)
+    tags["ablab.run_key"] = run_key(cfg)
+    tags["ablab.engine"] = cfg.trainer.engine
+    tags.update(library_versions())
+    commit = git_commit(base_dir)
+    if commit:
+        tags["git_commit"] = commit
+    tags.update(cfg.tracking.tags)
+    return tags
+
+
+def _choice_fallback(cfg: DictConfig, group: str) -> str | None:
+    """Outside Hydra (tests, notebooks) there are no file choices: tag the Keras name."""
+    node = cfg.get(group)
+    return node.get("name") if isinstance(node, DictConfig) else None
+
+
+def run_name(cfg: DictConfig, tags: Mapping[str, str]) -> str:
+    arm = tags.get("ablab.arm") or "-".join(tags[g] for g in GROUPS[:3] if g in tags)
+    return f"{arm} seed={cfg.trainer.seed}"
+
+
+def log_setup(recorder: RunRecorder, cfg: DictConfig) -> None:
+    """Before training: the params and the resolved config."""
+    recorder.log_params(flatten_params(cfg))
+    recorder.log_text(OmegaConf.to_yaml(cfg, resolve=True), "config.yaml")
+
+
+def log_result(
+    recorder: RunRecorder,
+    metrics: Mapping[str, float],
+    history: Mapping[str, Sequence[float]],
+    name: str,
+    threads: int | None,
+) -> None:
+    """After training: the final metrics, the thread count and the learning-curve figure."""
+    recorder.log_metrics(metrics)
+    recorder.set_tags({"ablab.threads": threads or "default"})
+    figure = learning_curve_figure(history, name)
+    recorder.log_figure(figure, "learning_curve.png")
+    figure.clf()
