@@ -171,6 +171,54 @@ def test_failing_and_diverging_arms_are_isolated(tmp_path):
     assert parents[0].data.tags["ablab.failed"] == "2"
 
 
+@pytest.mark.slow
+def test_fused_study_packs_falls_back_isolates_and_resumes(tmp_path):
+    conf = write_conf(
+        tmp_path,
+        baseline="{activation: relu, optimizer: sgd, normalization: none}",
+        factors="{activation: [tanh], optimizer: [adam, explode], normalization: [batchnorm]}",
+    )
+    (conf / "optimizer").mkdir()
+    (conf / "optimizer" / "explode.yaml").write_text("name: sgd\nlearning_rate: 1.0e+30\nargs: {}\n")
+    first = ablab_train(tmp_path, "study=tiny", "trainer.engine=fused", "hydra.launcher.n_jobs=2")
+    output = first.stdout + first.stderr
+    assert first.returncode == 1, output[-3000:]
+    assert "Study summary: 8 finished, 0 skipped (already FINISHED), 2 failed" in output
+    assert "Fused engine: 8 runs in 2 pack(s) of 4, 4" in output
+    assert (
+        "arm 'normalization=batchnorm' trains on the Keras engine: the fused engine cannot train "
+        "normalization BatchNormalization" in output
+    )
+    assert "failed in optimizer=explode" in output and "loss became nan" in output
+
+    client = client_for(tmp_path)
+    parents, children = study_runs(client)
+    assert len(children) == 10 and parents[0].info.status == "FAILED"
+    for child in children:
+        arm, tags = child.data.tags["ablab.arm"], child.data.tags
+        assert child.info.status == ("FAILED" if arm == "optimizer=explode" else "FINISHED"), arm
+        assert tags["ablab.engine"] == ("keras" if arm == "normalization=batchnorm" else "fused")
+        assert tags.get("ablab.pack_size") == (None if arm == "normalization=batchnorm" else "4")
+        assert (tags.get("ablab.diverged") == "true") == (arm == "optimizer=explode")
+        assert tags["mlflow.parentRunId"] == parents[0].info.run_id
+        if child.info.status == "FINISHED":
+            assert {"test_accuracy", "loss", "val_accuracy"} <= set(child.data.metrics)
+    (report_dir,) = (tmp_path / "reports" / "tiny").iterdir()
+    table = pd.read_csv(report_dir / "table.csv").set_index("arm")
+    assert table["n_finished"].to_dict() == {
+        "baseline": 2,
+        "activation=tanh": 2,
+        "optimizer=adam": 2,
+        "optimizer=explode": 0,
+        "normalization=batchnorm": 2,
+    }
+
+    # The packed runs' keys are the planned ones: a relaunch skips them and retries the failed.
+    again = ablab_train(tmp_path, "study=tiny", "trainer.engine=fused", "hydra.sweeper.report=false")
+    assert again.returncode == 1
+    assert "Study summary: 0 finished, 8 skipped (already FINISHED), 2 failed" in again.stdout
+
+
 @pytest.mark.parametrize(
     ("factors", "extra", "message"),
     [

@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
+
+
+def launcher_workers(launcher: Mapping[str, Any]) -> int:
+    """How many jobs a Hydra launcher config runs at once: joblib's n_jobs (-1: one per core),
+    1 for the others."""
+    n_jobs = launcher.get("n_jobs")
+    if not isinstance(n_jobs, int) or n_jobs == 0:
+        return 1
+    cores = os.cpu_count() or 1
+    return cores if n_jobs < 0 else min(n_jobs, cores)
 
 
 def parallel_jobs() -> int:
     """How many jobs the current Hydra launcher runs at once (1 outside a parallel launcher)."""
     if not HydraConfig.initialized():
         return 1
-    n_jobs = HydraConfig.get().launcher.get("n_jobs")
-    if not isinstance(n_jobs, int) or n_jobs == 0:
-        return 1
-    cores = os.cpu_count() or 1
-    return cores if n_jobs < 0 else min(n_jobs, cores)
+    return launcher_workers(HydraConfig.get().launcher)
 
 
 def configure_threads(requested: int | None) -> int | None:

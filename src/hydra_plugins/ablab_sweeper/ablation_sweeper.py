@@ -25,6 +25,8 @@ class AblationSweeperConf:
     _target_: str = "hydra_plugins.ablab_sweeper.ablation_sweeper.AblationSweeper"
     dry_run: bool = False  # print the plan and what is already done, train nothing
     report: bool = True  # write the comparison report when the study ends
+    # Most runs one fused job trains (trainer.engine=fused); null: as many as balance the workers.
+    max_pack_size: int | None = None
 
 
 ConfigStore.instance().store(
@@ -33,9 +35,10 @@ ConfigStore.instance().store(
 
 
 class AblationSweeper(Sweeper):
-    def __init__(self, dry_run: bool = False, report: bool = True) -> None:
+    def __init__(self, dry_run: bool = False, report: bool = True, max_pack_size: int | None = None) -> None:
         self.dry_run = dry_run
         self.report = report
+        self.max_pack_size = max_pack_size
         self.config: DictConfig | None = None
         self.hydra_context: HydraContext | None = None
         self.launcher: Any = None
@@ -129,26 +132,25 @@ class AblationSweeper(Sweeper):
 
     def _run(self, client, spec, jobs, done, tracking_uri, parent_run_id) -> Any:
         from ablab.study.bookkeeping import close_study, kill_study
-        from ablab.study.jobs import bookkeeping_overrides
         from ablab.study.summary import format_outcome
 
         to_run = [j for j in jobs if spec.rerun or j.run_key not in done]
-        batch = [[*j.overrides, *bookkeeping_overrides(j, spec, tracking_uri, parent_run_id)] for j in to_run]
+        launches = self._launches(to_run, spec, tracking_uri, parent_run_id)
         started = time.perf_counter()
         try:
-            results = self.launcher.launch(batch, initial_job_idx=0) if batch else []
+            results = self.launcher.launch([o for _, o in launches], initial_job_idx=0) if launches else []
         except KeyboardInterrupt:
             killed = kill_study(client, parent_run_id)
             print(f"Interrupted: parent run and {killed} running child run(s) marked KILLED.")
             raise
+        _release_workers()
         outcome_of = {id(j): "skipped" for j in jobs}
         errors: dict[str, str] = {}
-        for job, result in zip(to_run, results, strict=True):
-            if result.status == JobStatus.COMPLETED:
-                outcome_of[id(job)] = "finished"
-            else:
-                outcome_of[id(job)] = "failed"
-                errors.setdefault(job.arm.name, str(result._return_value).splitlines()[0][:300])
+        for (covered, _), result in zip(launches, results, strict=True):
+            for job, error in _job_errors(covered, result):
+                outcome_of[id(job)] = "failed" if error else "finished"
+                if error:
+                    errors.setdefault(job.arm.name, error.splitlines()[0][:300])
         outcomes = [(j, outcome_of[id(j)]) for j in jobs]
         counts = {name: sum(o == name for _, o in outcomes) for name in ("finished", "skipped", "failed")}
         close_study(client, parent_run_id, counts)
@@ -160,6 +162,29 @@ class AblationSweeper(Sweeper):
             raise SystemExit(1)
         return results
 
+    def _launches(self, to_run, spec, tracking_uri, parent_run_id) -> list[tuple[list, list[str]]]:
+        """(the jobs it covers, its overrides) per Hydra job: fused packs first, then single runs."""
+        from pathlib import Path
+
+        from ablab.runtime import launcher_workers
+        from ablab.study.jobs import bookkeeping_overrides, tracking_settings
+        from ablab.study.packing import member, pack_overrides, plan_packs
+
+        workers = launcher_workers(self.config.hydra.launcher)
+        packs, alone = plan_packs(to_run, workers, self.max_pack_size)
+        pack_dir = Path(self.config.hydra.runtime.cwd) / str(self.config.hydra.sweep.dir) / "packs"
+        launches = []
+        for index, pack in enumerate(packs):
+            members = [member(j, tracking_settings(j, spec, tracking_uri, parent_run_id)) for j in pack]
+            launches.append((pack, pack_overrides(pack, members, pack_dir / f"pack-{index}.json")))
+        if packs:
+            sizes = ", ".join(str(len(p)) for p in packs)
+            log.info("Fused engine: %d runs in %d pack(s) of %s", sum(map(len, packs)), len(packs), sizes)
+        for job in alone:
+            settings = tracking_settings(job, spec, tracking_uri, parent_run_id)
+            launches.append(([job], [*job.overrides, *bookkeeping_overrides(settings)]))
+        return launches
+
     def _report(self, tracking_uri: str, parent_run_id: str) -> None:
         """A report failure must not hide the study's own outcome: say so and carry on."""
         try:
@@ -169,3 +194,26 @@ class AblationSweeper(Sweeper):
             print(f"Report: {folder}")
         except Exception as error:  # noqa: BLE001 - reported, the study result stands
             print(f"Report could not be written: {error}")
+
+
+def _job_errors(covered: list, result: Any) -> list[tuple[Any, str]]:
+    """Each job a launched Hydra job covered, with its error ("" when its run FINISHED).
+
+    A pack job returns its runs' errors by run key; a failed Hydra job failed all it covered.
+    """
+    if result.status != JobStatus.COMPLETED:
+        return [(job, str(result._return_value) or "failed") for job in covered]
+    if len(covered) == 1:
+        return [(covered[0], "")]
+    by_key = result.return_value
+    return [(job, by_key.get(job.run_key, "not trained by its pack")) for job in covered]
+
+
+def _release_workers() -> None:
+    """Stop the joblib launcher's idle worker processes now, not at interpreter exit, where
+    loky waits seconds for each worker's TensorFlow to tear down; no-op for other launchers."""
+    import sys
+
+    loky = sys.modules.get("joblib.externals.loky")
+    if loky is not None:
+        loky.get_reusable_executor().shutdown(wait=False, kill_workers=True)
