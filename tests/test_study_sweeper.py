@@ -212,6 +212,8 @@ def test_fused_study_packs_falls_back_isolates_and_resumes(tmp_path):
         "optimizer=explode": 0,
         "normalization=batchnorm": 2,
     }
+    report = (report_dir / "report.md").read_text()
+    assert "trained by different engines (fused: " in report and "; keras: normalization=batchnorm)" in report
 
     # The packed runs' keys are the planned ones: a relaunch skips them and retries the failed.
     again = ablab_train(tmp_path, "study=tiny", "trainer.engine=fused", "hydra.sweeper.report=false")

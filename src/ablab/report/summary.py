@@ -123,4 +123,20 @@ def _notes(
             "Convergence columns (mean over seeds): best validation accuracy, the first epoch at which "
             "validation accuracy reaches 90% of that run's best, and " + AUC_NOTE
         )
-    return notes + list(launch.notes)
+    return notes + _engine_notes(launch.finished) + list(launch.notes)
+
+
+def _engine_notes(finished: pd.DataFrame) -> list[str]:
+    """Which engine (``trainer.engine``) trained the runs; mixed engines are worth a word."""
+    column = "tags.ablab.engine"
+    if finished.empty or column not in finished:
+        return []
+    arms_by_engine = finished.groupby(column)["arm"].agg(lambda arms: ", ".join(dict.fromkeys(arms)))
+    if len(arms_by_engine) == 1:
+        return [f"Every run was trained by the {arms_by_engine.index[0]} engine (trainer.engine)."]
+    which = "; ".join(f"{engine}: {arms}" for engine, arms in arms_by_engine.items())
+    return [
+        f"The runs were trained by different engines ({which}): an option the fused engine lacks falls "
+        "back to Keras. The engines agree within seed noise (benchmarks/study_speed.py), but their "
+        "per-epoch shuffles differ, so a Δ across engines also carries that difference."
+    ]
