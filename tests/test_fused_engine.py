@@ -61,8 +61,9 @@ def test_a_model_trains_the_same_alone_and_in_a_pack_of_four(store, workdir):
     assert len(runs) == 2
     for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
         assert curve(store, runs[0], key) == pytest.approx(curve(store, runs[1], key), abs=1e-6)
-    # The neighbours really trained something else.
+    # The neighbours really trained something else, one of them in another shape.
     assert len({round(o.metrics["test_loss"], 6) for o in packed}) == 4
+    assert packed[3].metrics["param_count"] == 784 * 16 + 16 + 16 * 8 + 8 + 8 * 10 + 10
     assert {r.data.tags["ablab.pack_size"] for r in all_runs(store)} == {"1", "4"}
 
 
@@ -84,6 +85,13 @@ def test_a_diverging_model_fails_alone_and_its_pack_trains_on(store, workdir):
     assert "test_accuracy" not in failed.data.metrics
     assert [m.step for m in MlflowClient(store).get_metric_history(failed.info.run_id, "loss")] == [1]
     assert finished.info.status == "FINISHED" and len(curve(store, finished, "loss")) == 2
+
+
+def test_a_pack_whose_models_all_diverge_fails_each_run(store, workdir):
+    exploding = [["activation=relu", "optimizer.learning_rate=1.0e+30", f"trainer.seed={s}"] for s in (0, 1)]
+    outcomes = train_pack(members(store, *exploding), workdir, threads=None)
+    assert all(isinstance(o.error, Diverged) for o in outcomes)
+    assert {r.info.status for r in all_runs(store)} == {"FAILED"}
 
 
 def test_a_fused_run_is_recorded_like_a_keras_run(store, workdir):

@@ -123,6 +123,8 @@ class FusedMLPs:
 
         Keras' epoch loss and accuracy: per-batch values, weighted by batch size.
         """
+        if not self.live:
+            return self._scatter(np.array([]), np.array([]))
         orders = np.stack([epoch_order(self.models[i].seed, epoch, len(x)) for i in self.live])
         loss, accuracy = self._train_epoch(x, y, tf.constant(orders), self.live)
         return self._scatter(loss.numpy(), accuracy.numpy())
@@ -138,6 +140,8 @@ class FusedMLPs:
 
     def evaluate(self, x: tf.Tensor, y: tf.Tensor) -> Scores:
         """Every live model's loss and accuracy on one shared set, in one call."""
+        if not self.live:
+            return self._scatter(np.array([]), np.array([]))
         loss, accuracy = self._evaluate(x, y, self.live)
         return self._scatter(loss.numpy(), accuracy.numpy())
 

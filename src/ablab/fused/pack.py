@@ -63,8 +63,11 @@ def train_pack(members: Sequence[PackMember], base_dir: Path, threads: int | Non
 
     recorders, names = [], []
     try:
-        summary = model_summary(build_mlp(first, input_dim=splits.x_train.shape[1]))
+        summaries: dict[tuple[int, ...], str] = {}  # Keras' own summary, per model shape
         for member in members:
+            shape = tuple(member.config.model.hidden_units)
+            if shape not in summaries:
+                summaries[shape] = model_summary(build_mlp(member.config, input_dim=splits.x_train.shape[1]))
             client, experiment_id = open_experiment(member.config, tracking_store(member.config, base_dir))
             tags = run_tags(member.config, member.choices, member.overrides, base_dir)
             tags["ablab.pack_size"] = str(len(members))
@@ -73,7 +76,7 @@ def train_pack(members: Sequence[PackMember], base_dir: Path, threads: int | Non
                 start_run(client, experiment_id, names[-1], tags, member.config.tracking.parent_run_id)
             )
             log_setup(recorders[-1], member.config)
-            recorders[-1].log_text(summary, "model_summary.txt")
+            recorders[-1].log_text(summaries[shape], "model_summary.txt")
 
         models = FusedMLPs(configs, input_dim=splits.x_train.shape[1])
         histories: list[dict[str, list[float]]] = [{} for _ in members]
