@@ -122,6 +122,7 @@ def test_joblib_study_on_fresh_store_then_resume(tmp_path):
 
     dry = ablab_train(tmp_path, "study=tiny", "hydra.sweeper.dry_run=true")
     assert dry.returncode == 0 and "4 already FINISHED, 2 to run" in dry.stdout
+    assert dry.stdout.count(" keras ") == 3  # the engine column: one row per arm
     resumed = ablab_train(tmp_path, "study=tiny", "hydra/launcher=basic", "hydra.sweeper.report=false")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "2 finished, 4 skipped" in resumed.stdout

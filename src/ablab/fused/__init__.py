@@ -1,5 +1,5 @@
-"""The fused engine: many same-shaped MLPs trained side by side in one TensorFlow graph.
+"""The fused engine (``trainer.engine=fused``): many MLPs trained side by side in one graph.
 
-Keras ``fit`` spends most of a small MLP's time on per-step overhead; stacking K models along
-a leading axis pays that overhead once for all K (see issue #8 and README "Performance").
+Keras ``fit`` spends most of a small MLP's time on per-step overhead; one ``tf.function`` call
+per epoch for K models pays it once for all of them (README "Engines" and "Performance").
 """

@@ -1,7 +1,7 @@
 """What the fused engine can train, and which runs can share one pack.
 
 A run it cannot train falls back to the Keras engine (the reference) with the reason logged;
-runs share a pack when they differ only in what the stacked graph keeps per model.
+runs share a pack when they differ only in what each model of the graph keeps for itself.
 """
 
 from __future__ import annotations

@@ -14,13 +14,14 @@ def plan_table(jobs: Sequence[Job], done: set[str], rerun: bool) -> pd.DataFrame
         {
             "arm": job.arm.name,
             "changed": ", ".join(f"{k}: {a} -> {b}" for k, (a, b) in job.arm.changed.items()) or "-",
+            "engine": job.config.trainer.engine,
             "seed": job.seed,
             "done": job.run_key in done and not rerun,
         }
         for job in jobs
     ]
     frame = pd.DataFrame(rows)
-    table = frame.groupby(["arm", "changed"], sort=False).agg(
+    table = frame.groupby(["arm", "changed", "engine"], sort=False).agg(
         seeds=("seed", lambda s: " ".join(map(str, s))), runs=("seed", "size"), done=("done", "sum")
     )
     return table.reset_index()
