@@ -233,6 +233,7 @@ def test_fused_study_packs_falls_back_isolates_and_resumes(tmp_path):
         ("{activation: [relu]}", ["study.design=grid"], "allowed: ofat, leave_one_out, ladder, factorial"),
         ("{activation: [relu]}", ["activation=tanh"], "clash with the study"),
         ("{activation: [relu]}", ["trainer.epochs=1,2"], "does not take sweep overrides"),
+        ("{activation: [relu]}", ["hydra.sweeper.max_pack_size=0"], "max_pack_size=0 is out of range"),
     ],
 )
 def test_bad_studies_fail_before_anything_is_written(tmp_path, factors, extra, message):

@@ -83,6 +83,7 @@ class AblationSweeper(Sweeper):
     def _sweep(self, arguments: list[str]) -> Any:
         from mlflow.tracking import MlflowClient
 
+        from ablab.errors import ConfigError
         from ablab.server_check import check_tracking_server, uri_source
         from ablab.study.bookkeeping import finished_run_keys, open_study, store_exists
         from ablab.study.design import plan_arms
@@ -91,6 +92,11 @@ class AblationSweeper(Sweeper):
         from ablab.study.summary import format_plan
         from ablab.tracking import resolve_tracking_uri
 
+        if self.max_pack_size is not None and self.max_pack_size < 1:
+            raise ConfigError(
+                f"hydra.sweeper.max_pack_size={self.max_pack_size} is out of range; allowed: null "
+                "(packs sized to the launcher's workers) or an integer >= 1."
+            )
         config = self.config
         loader = self.hydra_context.config_loader
         common, keys = self._common_overrides(arguments)
