@@ -55,13 +55,13 @@ def train(
     reason = fall_back_if_needed(cfg)
     if reason:
         log.warning("trainer.engine=fused cannot train %s: this run trains on the Keras engine.", reason)
-    tracking_uri = tracking_store(cfg, base_dir)
-    if cfg.trainer.engine == "fused":
+    if cfg.trainer.engine == "fused":  # checks the store itself, once per pack
         [outcome] = train_pack([PackMember(cfg, choices, list(overrides))], base_dir, threads)
         if outcome.error is not None:
             raise outcome.error
         return outcome.metrics
 
+    tracking_uri = tracking_store(cfg, base_dir)
     splits = load_dataset(cfg.dataset, cfg.model.output_units)
     splits = scale_splits(splits, cfg.scaling.name, cfg.trainer.validation_split)
     client, experiment_id = open_experiment(cfg, tracking_uri)

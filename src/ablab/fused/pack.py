@@ -53,6 +53,11 @@ def train_pack(members: Sequence[PackMember], base_dir: Path, threads: int | Non
     """
     configs = [m.config for m in members]
     first = configs[0]
+    # Each store checked once, before the data: a server that does not answer fails in seconds.
+    stores: dict[str | None, str] = {}
+    for cfg in configs:
+        if cfg.tracking.uri not in stores:
+            stores[cfg.tracking.uri] = tracking_store(cfg, base_dir)
     splits = load_dataset(first.dataset, first.model.output_units)
     splits = scale_splits(splits, first.scaling.name, first.trainer.validation_split)
     rows = fit_rows(len(splits.x_train), first.trainer.validation_split)
@@ -64,11 +69,15 @@ def train_pack(members: Sequence[PackMember], base_dir: Path, threads: int | Non
     recorders, names = [], []
     try:
         summaries: dict[tuple[int, ...], str] = {}  # Keras' own summary, per model shape
+        experiments: dict[tuple[str, str], tuple] = {}  # (store, experiment) -> (client, id)
         for member in members:
             shape = tuple(member.config.model.hidden_units)
             if shape not in summaries:
                 summaries[shape] = model_summary(build_mlp(member.config, input_dim=splits.x_train.shape[1]))
-            client, experiment_id = open_experiment(member.config, tracking_store(member.config, base_dir))
+            where = (stores[member.config.tracking.uri], member.config.tracking.experiment)
+            if where not in experiments:
+                experiments[where] = open_experiment(member.config, where[0])
+            client, experiment_id = experiments[where]
             tags = run_tags(member.config, member.choices, member.overrides, base_dir)
             tags["ablab.pack_size"] = str(len(members))
             names.append(run_name(member.config, tags))
