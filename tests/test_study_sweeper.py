@@ -46,6 +46,12 @@ def write_conf(
     return root / "conf"
 
 
+def add_exploding_optimizer(conf: Path) -> None:
+    """optimizer=explode: SGD at learning rate 1e30, whose loss turns NaN in the first epoch."""
+    (conf / "optimizer").mkdir()
+    (conf / "optimizer" / "explode.yaml").write_text("name: sgd\nlearning_rate: 1.0e+30\nargs: {}\n")
+
+
 def ablab_train(cwd: Path, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
     return subprocess.run(
@@ -150,8 +156,7 @@ def test_failing_and_diverging_arms_are_isolated(tmp_path):
     (conf / "activation").mkdir()
     # Passes the pre-flight checks (Keras knows leaky_relu and its argument name) but fails in training.
     (conf / "activation" / "broken.yaml").write_text("name: leaky_relu\nargs: {negative_slope: oops}\n")
-    (conf / "optimizer").mkdir()
-    (conf / "optimizer" / "explode.yaml").write_text("name: sgd\nlearning_rate: 1.0e+30\nargs: {}\n")
+    add_exploding_optimizer(conf)
     result = ablab_train(tmp_path, "study=tiny", "study.seeds=[0]", "hydra.sweeper.report=false")
     assert result.returncode == 1
     assert "Study summary: 2 finished, 0 skipped (already FINISHED), 2 failed" in result.stdout
@@ -179,8 +184,7 @@ def test_fused_study_packs_falls_back_isolates_and_resumes(tmp_path):
         baseline="{activation: relu, optimizer: sgd, normalization: none}",
         factors="{activation: [tanh], optimizer: [adam, explode], normalization: [batchnorm]}",
     )
-    (conf / "optimizer").mkdir()
-    (conf / "optimizer" / "explode.yaml").write_text("name: sgd\nlearning_rate: 1.0e+30\nargs: {}\n")
+    add_exploding_optimizer(conf)
     first = ablab_train(tmp_path, "study=tiny", "trainer.engine=fused", "hydra.launcher.n_jobs=2")
     output = first.stdout + first.stderr
     assert first.returncode == 1, output[-3000:]
