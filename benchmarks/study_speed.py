@@ -28,6 +28,7 @@ import pandas as pd
 from mlflow.tracking import MlflowClient
 
 from ablab.fused.equivalence import compare_engines, same_ordering
+from ablab.tags import ARM, ENGINE, SEED
 
 ROOT = Path(__file__).resolve().parents[1]
 NAIVE = ROOT / "benchmarks" / "naive_seed.py"
@@ -77,12 +78,12 @@ def run_ablab(workdir: Path, epochs: int, seeds: list[int], engine: str) -> tupl
         raise SystemExit(f"ablab-train failed:\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}")
     client = MlflowClient(f"sqlite:///{workdir / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("seed")
-    runs = client.search_runs([experiment.experiment_id], "tags.`ablab.arm` != ''", max_results=1000)
+    runs = client.search_runs([experiment.experiment_id], f"tags.`{ARM}` != ''", max_results=1000)
     frame = pd.DataFrame(
         {
-            "arm": r.data.tags["ablab.arm"],
-            "seed": int(r.data.tags["ablab.seed"]),
-            "engine": r.data.tags["ablab.engine"],
+            "arm": r.data.tags[ARM],
+            "seed": int(r.data.tags[SEED]),
+            "engine": r.data.tags[ENGINE],
             "test_accuracy": r.data.metrics["test_accuracy"],
             "fit_seconds": r.data.metrics["train_seconds"],
             "run_seconds": (r.info.end_time - r.info.start_time) / 1000,

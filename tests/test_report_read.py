@@ -12,6 +12,7 @@ import pytest
 
 from ablab.report.launch import load_launch
 from ablab.report.read import cast_param, search_all_runs
+from ablab.tags import PARENT_RUN_ID, RUN_KEY, tag_column
 from test_report_synthetic import BASELINE, HE_NORMAL, Job, StudyWriter, new_store, write_demo
 
 
@@ -27,7 +28,7 @@ def test_newest_finished_run_per_planned_key_whoever_its_parent(demo) -> None:
     assert len(finished) == 9
     assert finished["status"].eq("FINISHED").all()
     # Skipped by the latest launch: the FINISHED run of the older launch answers the job.
-    assert finished.loc[("baseline", 0), "tags.mlflow.parentRunId"] == demo.old_parent
+    assert finished.loc[("baseline", 0), tag_column(PARENT_RUN_ID)] == demo.old_parent
     assert finished.loc[("baseline", 0), "metrics.test_accuracy"] == BASELINE[0]
     # Two FINISHED runs for one key: the newer one (0.40), not the older (0.10).
     assert finished.loc[("initializer=he_normal", 0), "metrics.test_accuracy"] == HE_NORMAL[0]
@@ -103,7 +104,7 @@ def test_more_than_1000_runs_are_all_read(tmp_path: Path) -> None:
             writer.child(parent, job, {"test_accuracy": values[(job.arm, job.seed)]})
         started = time.perf_counter()
         for number in range(1000):  # one call per run: the cheapest way to have many
-            tags = {"mlflow.parentRunId": parent, "ablab.run_key": f"other:{number}"}
+            tags = {PARENT_RUN_ID: parent, RUN_KEY: f"other:{number}"}
             writer.client.create_run(writer.experiment_id, start_time=writer._tick(), tags=tags)
         print(f"created 1,000 runs in {time.perf_counter() - started:.1f} s")
 

@@ -16,6 +16,25 @@ from pathlib import Path
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
+from ablab.tags import (
+    ARM,
+    CHANGED,
+    DESIGN,
+    DESIGN_PARAM,
+    DIVERGED,
+    ERROR,
+    N_ARMS_PARAM,
+    N_PLANNED_PARAM,
+    N_SEEDS_PARAM,
+    PARENT_RUN_ID,
+    REFERENCE_ARM,
+    ROLE,
+    ROLE_STUDY,
+    RUN_KEY,
+    SEED,
+    STUDY,
+)
+
 _TEMPLATE: dict[str, Path] = {}
 
 
@@ -81,16 +100,19 @@ class StudyWriter:
     def launch(self, jobs: list[Job], plan: bool = True) -> str:
         """A parent run as the sweeper writes it (with a decoy test_accuracy it must never average)."""
         tags = {
-            "ablab.role": "study",
-            "ablab.study": self.name,
-            "ablab.design": self.design,
-            "ablab.reference_arm": self.reference,
+            ROLE: ROLE_STUDY,
+            STUDY: self.name,
+            DESIGN: self.design,
+            REFERENCE_ARM: self.reference,
         }
         run = self.client.create_run(self.experiment_id, start_time=self._tick(), tags=tags, run_name="study")
         run_id = run.info.run_id
-        arms = {job.arm for job in jobs}
-        params = {"design": self.design, "n_arms": len(arms), "n_seeds": len({j.seed for j in jobs})}
-        params["n_planned"] = len(jobs)
+        params = {
+            DESIGN_PARAM: self.design,
+            N_ARMS_PARAM: len({job.arm for job in jobs}),
+            N_SEEDS_PARAM: len({job.seed for job in jobs}),
+            N_PLANNED_PARAM: len(jobs),
+        }
         self.client.log_batch(
             run_id,
             params=[Param(k, str(v)) for k, v in params.items()],
@@ -115,13 +137,13 @@ class StudyWriter:
     ) -> str:
         """One job's run: contract tags, params, per-epoch curves (step 1..E), final metrics (step 0)."""
         run_tags = {
-            "mlflow.parentRunId": parent,
-            "ablab.study": self.name,
-            "ablab.design": self.design,
-            "ablab.arm": job.arm,
-            "ablab.changed": ",".join(job.changed),
-            "ablab.seed": str(job.seed),
-            "ablab.run_key": run_key or job.run_key,
+            PARENT_RUN_ID: parent,
+            STUDY: self.name,
+            DESIGN: self.design,
+            ARM: job.arm,
+            CHANGED: ",".join(job.changed),
+            SEED: str(job.seed),
+            RUN_KEY: run_key or job.run_key,
             "initializer": "random_uniform",
             "activation": "sigmoid",
             "optimizer": "sgd",
@@ -205,7 +227,7 @@ def write_demo(uri: str, artifacts: Path, name: str = "demo") -> Demo:
         {"test_accuracy": 0.99},  # a diverged run's partial value: must never be averaged
         {"val_accuracy": [0.5, 0.6]},
         status="FAILED",
-        tags={"ablab.diverged": "true", "ablab.error": "Diverged: loss became nan at epoch 2"},
+        tags={DIVERGED: "true", ERROR: "Diverged: loss became nan at epoch 2"},
     )
     finish(new, "optimizer=adam", 0, ADAM[0])
     writer.child(new, job[("optimizer=adam", 1)], {}, {"val_accuracy": [0.3]}, status="KILLED")
@@ -217,7 +239,7 @@ def write_demo(uri: str, artifacts: Path, name: str = "demo") -> Demo:
 def test_demo_store_follows_the_contract(tmp_path: Path) -> None:
     demo = write_demo(new_store(tmp_path), tmp_path / "artifacts")
     client = demo.writer.client
-    assert client.get_run(demo.parent).data.tags["ablab.role"] == "study"
+    assert client.get_run(demo.parent).data.tags[ROLE] == ROLE_STUDY
     plan = json.loads(Path(client.download_artifacts(demo.parent, "plan.json", str(tmp_path))).read_text())
     assert len(plan) == 12 and {entry["arm"] for entry in plan} == set(ARMS)
     child = client.search_runs([demo.writer.experiment_id], "tags.`ablab.arm` = 'optimizer=adam'")[-1]

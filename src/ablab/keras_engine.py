@@ -13,6 +13,7 @@ from ablab.data import Splits
 from ablab.ensemble import Member, describe, member_metrics, member_seeds, run_metrics
 from ablab.errors import Diverged
 from ablab.model import build_mlp, build_optimizer
+from ablab.tags import DIVERGED, MEMBER_SEEDS
 from ablab.tracking import RunRecorder
 
 
@@ -40,7 +41,7 @@ def train_keras(
     """Fit the run's model (or each ensemble member) and test it; returns (metrics, curves)."""
     seeds = member_seeds(cfg.trainer.seed, cfg.ensemble.size)
     if len(seeds) > 1:
-        recorder.set_tags({"ablab.member_seeds": ",".join(map(str, seeds))})
+        recorder.set_tags({MEMBER_SEEDS: ",".join(map(str, seeds))})
     members: list[Member] = []
     for index, seed in enumerate(seeds):
         member, member_history = _fit_member(cfg, splits, seed, index, recorder)
@@ -88,7 +89,7 @@ def _fit_member(
     )
     train_seconds = time.perf_counter() - started
     if epoch_logger.diverged_at is not None:
-        recorder.set_tags({"ablab.diverged": "true"})
+        recorder.set_tags({DIVERGED: "true"})
         which = f"ensemble member {index} (seed {seed}): " if cfg.ensemble.size > 1 else ""
         raise Diverged(
             f"{which}loss became {history.history['loss'][-1]} at epoch {epoch_logger.diverged_at}; "

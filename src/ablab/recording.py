@@ -15,6 +15,7 @@ from omegaconf import DictConfig, OmegaConf
 from ablab.curves import learning_curve_figure
 from ablab.run_key import run_key
 from ablab.server_check import check_tracking_server, uri_source
+from ablab.tags import ARM, ENGINE, GIT_COMMIT, HYDRA_OVERRIDES, RUN_KEY, THREADS
 from ablab.tracking import (
     RunRecorder,
     ensure_experiment,
@@ -56,13 +57,13 @@ def run_tags(
 ) -> dict[str, str]:
     tags = {group: choices.get(group) or _choice_fallback(cfg, group) for group in GROUPS}
     tags = {k: v for k, v in tags.items() if v}
-    tags["hydra_overrides"] = " ".join(overrides)
-    tags["ablab.run_key"] = run_key(cfg)
-    tags["ablab.engine"] = cfg.trainer.engine
+    tags[HYDRA_OVERRIDES] = " ".join(overrides)
+    tags[RUN_KEY] = run_key(cfg)
+    tags[ENGINE] = cfg.trainer.engine
     tags.update(library_versions())
     commit = git_commit(base_dir)
     if commit:
-        tags["git_commit"] = commit
+        tags[GIT_COMMIT] = commit
     tags.update(cfg.tracking.tags)
     return tags
 
@@ -74,7 +75,7 @@ def _choice_fallback(cfg: DictConfig, group: str) -> str | None:
 
 
 def run_name(cfg: DictConfig, tags: Mapping[str, str]) -> str:
-    arm = tags.get("ablab.arm") or "-".join(tags[g] for g in GROUPS[:3] if g in tags)
+    arm = tags.get(ARM) or "-".join(tags[g] for g in GROUPS[:3] if g in tags)
     return f"{arm} seed={cfg.trainer.seed}"
 
 
@@ -93,7 +94,7 @@ def log_result(
 ) -> None:
     """After training: the final metrics, the thread count and the learning-curve figure."""
     recorder.log_metrics(metrics)
-    recorder.set_tags({"ablab.threads": threads or "default"})
+    recorder.set_tags({THREADS: threads or "default"})
     figure = learning_curve_figure(history, name)
     recorder.log_figure(figure, "learning_curve.png")
     figure.clf()

@@ -20,6 +20,8 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from omegaconf import DictConfig, OmegaConf
 
+from ablab.tags import ERROR, PARENT_RUN_ID, RUN_NAME
+
 # MLflow's log_batch accepts at most this many items of each kind per call.
 _BATCH_LIMIT = 1000
 _TAG_VALUE_LIMIT = 5000
@@ -186,9 +188,9 @@ def start_run(
     parent_run_id: str | None = None,
 ) -> RunRecorder:
     """Open a run; end it with ``finish_run`` or ``fail_run``, never leave it RUNNING."""
-    run_tags = {"mlflow.runName": run_name, **tags}
+    run_tags = {RUN_NAME: run_name, **tags}
     if parent_run_id:
-        run_tags["mlflow.parentRunId"] = parent_run_id
+        run_tags[PARENT_RUN_ID] = parent_run_id
     run = client.create_run(experiment_id, run_name=run_name, tags=run_tags)
     return RunRecorder(client, run.info.run_id)
 
@@ -242,7 +244,7 @@ def _end_quietly(recorder: RunRecorder, status: int, error_text: str, summary: s
     """Keep the partial curves and the error, then close the run; never mask the real error."""
     try:
         recorder.flush()
-        recorder.set_tags({"ablab.error": summary})
+        recorder.set_tags({ERROR: summary})
         recorder.log_text(error_text, "error.txt")
     finally:
         recorder.client.set_terminated(recorder.run_id, RunStatus.to_string(status))

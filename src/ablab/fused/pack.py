@@ -24,6 +24,7 @@ from ablab.model import build_mlp
 from ablab.recording import log_result, log_setup, open_experiment, run_name, run_tags, tracking_store
 from ablab.run_key import run_key
 from ablab.scaling import fit_rows, scale_splits
+from ablab.tags import DIVERGED, PACK_SIZE
 from ablab.tracking import fail_run, finish_run, start_run
 
 
@@ -79,7 +80,7 @@ def train_pack(members: Sequence[PackMember], base_dir: Path, threads: int | Non
                 experiments[where] = open_experiment(member.config, where[0])
             client, experiment_id = experiments[where]
             tags = run_tags(member.config, member.choices, member.overrides, base_dir)
-            tags["ablab.pack_size"] = str(len(members))
+            tags[PACK_SIZE] = str(len(members))
             names.append(run_name(member.config, tags))
             recorders.append(
                 start_run(client, experiment_id, names[-1], tags, member.config.tracking.parent_run_id)
@@ -119,7 +120,7 @@ def train_pack(members: Sequence[PackMember], base_dir: Path, threads: int | Non
         key = run_key(cfg)
         try:
             if diverged_at[index] is not None:
-                recorder.set_tags({"ablab.diverged": "true"})
+                recorder.set_tags({DIVERGED: "true"})
                 raise Diverged(
                     f"loss became {histories[index]['loss'][-1]} at epoch {diverged_at[index]}; this "
                     "model stopped, the rest of its pack trained on (try a smaller optimizer.learning_rate)."

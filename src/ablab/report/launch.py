@@ -18,9 +18,26 @@ from mlflow.tracking import MlflowClient
 
 from ablab.report.errors import ReportError
 from ablab.report.read import runs_frame, search_all_runs
+from ablab.tags import (
+    ARM,
+    CHANGED,
+    DESIGN,
+    DESIGN_PARAM,
+    DIVERGED,
+    ERROR,
+    PARENT_RUN_ID,
+    REFERENCE_ARM,
+    ROLE,
+    ROLE_STUDY,
+    RUN_KEY,
+    SEED,
+    STUDY,
+    tag_column,
+)
 
 PLAN_FILE = "plan.json"
 PLAN_COLUMNS = ["arm", "seed", "run_key", "reference", "changed"]
+RUN_KEY_COLUMN = tag_column(RUN_KEY)
 
 
 @dataclass(frozen=True)
@@ -54,22 +71,22 @@ def load_launch(client: MlflowClient, parent: Run) -> Launch:
             f"The launch has no {PLAN_FILE} artifact: the plan was rebuilt from its child runs, "
             "so jobs that never started cannot be listed as missing."
         )
-    reference = tags.get("ablab.reference_arm") or _reference_from_plan(plan)
+    reference = tags.get(REFERENCE_ARM) or _reference_from_plan(plan)
     arms = list(dict.fromkeys(plan["arm"]))
     if reference in arms:
         arms = [reference] + [arm for arm in arms if arm != reference]
     else:
         notes.append(f"The reference arm {reference!r} is not in the plan: no arm is compared with it.")
-    keyed = runs[runs["tags.ablab.run_key"].isin(set(plan["run_key"]))]
+    keyed = runs[runs[RUN_KEY_COLUMN].isin(set(plan["run_key"]))]
     newest_first = keyed.sort_values("start_time", ascending=False, kind="stable")
-    finished_runs = newest_first[newest_first["status"] == "FINISHED"].drop_duplicates("tags.ablab.run_key")
-    finished = plan.merge(finished_runs, left_on="run_key", right_on="tags.ablab.run_key", how="inner")
+    finished_runs = newest_first[newest_first["status"] == "FINISHED"].drop_duplicates(RUN_KEY_COLUMN)
+    finished = plan.merge(finished_runs, left_on="run_key", right_on=RUN_KEY_COLUMN, how="inner")
     unfinished = _unfinished(plan, newest_first, set(finished["run_key"]))
     return Launch(
         parent_run_id=parent.info.run_id,
-        study=tags.get("ablab.study") or experiment.name,
+        study=tags.get(STUDY) or experiment.name,
         experiment_name=experiment.name,
-        design=tags.get("ablab.design") or parent.data.params.get("design", "?"),
+        design=tags.get(DESIGN) or parent.data.params.get(DESIGN_PARAM, "?"),
         reference_arm=reference,
         start_time=pd.Timestamp(parent.info.start_time, unit="ms"),
         plan=plan,
@@ -82,12 +99,12 @@ def load_launch(client: MlflowClient, parent: Run) -> Launch:
 
 def _children_only(runs: pd.DataFrame) -> pd.DataFrame:
     """Job runs only: never a parent (ablab.role=study), never a run without a run key."""
-    if runs.empty or "tags.ablab.run_key" not in runs:
-        return pd.DataFrame(columns=["run_id", "status", "start_time", "tags.ablab.run_key"])
+    if runs.empty or RUN_KEY_COLUMN not in runs:
+        return pd.DataFrame(columns=["run_id", "status", "start_time", RUN_KEY_COLUMN])
     is_parent = (
-        runs["tags.ablab.role"].eq("study") if "tags.ablab.role" in runs else pd.Series(False, runs.index)
+        runs[tag_column(ROLE)].eq(ROLE_STUDY) if tag_column(ROLE) in runs else pd.Series(False, runs.index)
     )
-    return runs[runs["tags.ablab.run_key"].notna() & ~is_parent]
+    return runs[runs[RUN_KEY_COLUMN].notna() & ~is_parent]
 
 
 def _read_plan(client: MlflowClient, parent: Run) -> pd.DataFrame | None:
@@ -123,18 +140,18 @@ def _read_plan(client: MlflowClient, parent: Run) -> pd.DataFrame | None:
 
 def _plan_from_children(runs: pd.DataFrame, parent_run_id: str) -> pd.DataFrame:
     """Without plan.json: one job per distinct run key among the launch's own child runs."""
-    if runs.empty or "tags.mlflow.parentRunId" not in runs:
+    if runs.empty or tag_column(PARENT_RUN_ID) not in runs:
         return pd.DataFrame(columns=PLAN_COLUMNS)
-    children = runs[runs["tags.mlflow.parentRunId"] == parent_run_id].sort_values("start_time")
-    children = children.drop_duplicates("tags.ablab.run_key")
+    children = runs[runs[tag_column(PARENT_RUN_ID)] == parent_run_id].sort_values("start_time")
+    children = children.drop_duplicates(RUN_KEY_COLUMN)
     rows = []
     for _, run in children.iterrows():
-        keys = [key for key in str(run.get("tags.ablab.changed") or "").split(",") if key]
+        keys = [key for key in str(run.get(tag_column(CHANGED)) or "").split(",") if key]
         rows.append(
             {
-                "arm": run.get("tags.ablab.arm") or "?",
-                "seed": int(run.get("tags.ablab.seed") or 0),
-                "run_key": run["tags.ablab.run_key"],
+                "arm": run.get(tag_column(ARM)) or "?",
+                "seed": int(run.get(tag_column(SEED)) or 0),
+                "run_key": run[RUN_KEY_COLUMN],
                 "reference": not keys,
                 "changed": {key: ["?", _value_of(run, key)] for key in keys},
             }
@@ -161,7 +178,7 @@ def _reference_from_plan(plan: pd.DataFrame) -> str:
 def _unfinished(plan: pd.DataFrame, newest_first: pd.DataFrame, finished_keys: set[str]) -> pd.DataFrame:
     """Planned jobs without a FINISHED run, with their newest attempt (FAILED, KILLED, ...)."""
     rows = []
-    attempts_by_key = {key: group for key, group in newest_first.groupby("tags.ablab.run_key", sort=False)}
+    attempts_by_key = {key: group for key, group in newest_first.groupby(RUN_KEY_COLUMN, sort=False)}
     for _, job in plan[~plan["run_key"].isin(finished_keys)].iterrows():
         attempts = attempts_by_key.get(job["run_key"])
         row = job.to_dict()
@@ -169,8 +186,8 @@ def _unfinished(plan: pd.DataFrame, newest_first: pd.DataFrame, finished_keys: s
             row.update(status="not run", diverged=False, run_id=None, error=None, attempts=0)
         else:
             latest = attempts.iloc[0]
-            diverged = str(latest.get("tags.ablab.diverged", "")).lower() == "true"
-            error = latest.get("tags.ablab.error")
+            diverged = str(latest.get(tag_column(DIVERGED), "")).lower() == "true"
+            error = latest.get(tag_column(ERROR))
             row.update(
                 status=latest["status"],
                 diverged=diverged,

@@ -10,9 +10,7 @@ from mlflow.tracking import MlflowClient
 
 from ablab.report.errors import StudyNotFound
 from ablab.report.read import search_all_runs
-
-ROLE_TAG = "ablab.role"
-STUDY_TAG = "ablab.study"
+from ablab.tags import PARENT_RUN_ID, ROLE, ROLE_STUDY, STUDY
 
 
 class StudyIndex:
@@ -26,13 +24,13 @@ class StudyIndex:
             self.launches = search_all_runs(
                 client,
                 list(self.experiment_names),
-                filter_string=f"tags.`{ROLE_TAG}` = 'study'",
+                filter_string=f"tags.`{ROLE}` = '{ROLE_STUDY}'",
                 order_by=["attributes.start_time DESC"],
             )
 
     def study_of(self, parent: Run) -> str:
         """A launch's study: its ablab.study tag, else its experiment's name."""
-        return parent.data.tags.get(STUDY_TAG) or self.experiment_names.get(parent.info.experiment_id, "?")
+        return parent.data.tags.get(STUDY) or self.experiment_names.get(parent.info.experiment_id, "?")
 
     def answers_to(self, parent: Run, name: str) -> bool:
         return name in (self.study_of(parent), self.experiment_names.get(parent.info.experiment_id))
@@ -71,12 +69,12 @@ def find_launch(client: MlflowClient, study: str | None = None, parent_run_id: s
     index = StudyIndex(client)
     if parent_run_id:
         parent = _get_run(client, parent_run_id)
-        if parent is None or parent.data.tags.get(ROLE_TAG) != "study":
+        if parent is None or parent.data.tags.get(ROLE) != ROLE_STUDY:
             hint = ""
-            if parent is not None and parent.data.tags.get("mlflow.parentRunId"):
-                hint = f" (it is a child run of study launch {parent.data.tags['mlflow.parentRunId']})"
+            if parent is not None and parent.data.tags.get(PARENT_RUN_ID):
+                hint = f" (it is a child run of study launch {parent.data.tags[PARENT_RUN_ID]})"
             raise StudyNotFound(
-                f"run id {parent_run_id!r} is not a study launch (a run tagged {ROLE_TAG}=study){hint}. "
+                f"run id {parent_run_id!r} is not a study launch (a run tagged {ROLE}={ROLE_STUDY}){hint}. "
                 + index.existing()
             )
         if study and not index.answers_to(parent, study):

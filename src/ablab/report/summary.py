@@ -12,6 +12,7 @@ from ablab.report.convergence import AUC_NOTE, CONVERGENCE_COLUMNS, convergence_
 from ablab.report.launch import Launch
 from ablab.report.metric import MetricChoice, choose_metric
 from ablab.report.stats import ALPHA, ablation_table
+from ablab.tags import ENGINE, tag_column
 
 
 @dataclass(frozen=True)
@@ -128,10 +129,10 @@ def _notes(
 
 def _engine_notes(finished: pd.DataFrame) -> list[str]:
     """Which engine (``trainer.engine``) trained the runs; mixed engines are worth a word."""
-    column = "tags.ablab.engine"
-    if finished.empty or column not in finished:
+    engine_column = tag_column(ENGINE)
+    if finished.empty or engine_column not in finished:
         return []
-    arms_by_engine = finished.groupby(column)["arm"].agg(lambda arms: ", ".join(dict.fromkeys(arms)))
+    arms_by_engine = finished.groupby(engine_column)["arm"].agg(lambda arms: ", ".join(dict.fromkeys(arms)))
     if len(arms_by_engine) == 1:
         return [f"Every run was trained by the {arms_by_engine.index[0]} engine (trainer.engine)."]
     which = "; ".join(f"{engine}: {arms}" for engine, arms in arms_by_engine.items())

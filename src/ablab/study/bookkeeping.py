@@ -14,6 +14,20 @@ from pathlib import Path
 from mlflow.entities import Param, RunStatus, RunTag
 from mlflow.tracking import MlflowClient
 
+from ablab.tags import (
+    DESIGN,
+    DESIGN_PARAM,
+    N_ARMS_PARAM,
+    N_PLANNED_PARAM,
+    N_SEEDS_PARAM,
+    PARENT_RUN_ID,
+    REFERENCE_ARM,
+    ROLE,
+    ROLE_STUDY,
+    RUN_KEY,
+    STUDY,
+    count_tag,
+)
 from ablab.tracking import ensure_experiment, search_all_runs
 
 FINISHED = RunStatus.to_string(RunStatus.FINISHED)
@@ -46,7 +60,7 @@ def finished_run_keys(client: MlflowClient, study: str) -> set[str]:
     if experiment is None:
         return set()
     runs = search_all_runs(client, [experiment.experiment_id], f"attributes.status = '{FINISHED}'")
-    return {run.data.tags["ablab.run_key"] for run in runs if "ablab.run_key" in run.data.tags}
+    return {run.data.tags[RUN_KEY] for run in runs if RUN_KEY in run.data.tags}
 
 
 def open_study(
@@ -59,13 +73,13 @@ def open_study(
         experiment_id,
         run_name=f"study {study}",
         tags={
-            "ablab.role": "study",
-            "ablab.study": study,
-            "ablab.design": design,
-            "ablab.reference_arm": reference,
+            ROLE: ROLE_STUDY,
+            STUDY: study,
+            DESIGN: design,
+            REFERENCE_ARM: reference,
         },
     )
-    params = {"design": design, "n_arms": n_arms, "n_seeds": n_seeds, "n_planned": len(plan)}
+    params = {DESIGN_PARAM: design, N_ARMS_PARAM: n_arms, N_SEEDS_PARAM: n_seeds, N_PLANNED_PARAM: len(plan)}
     client.log_batch(run.info.run_id, params=[Param(k, str(v)) for k, v in params.items()])
     client.log_text(run.info.run_id, json.dumps([asdict(p) for p in plan], indent=1), "plan.json")
     return run.info.run_id
@@ -75,7 +89,7 @@ def close_study(client: MlflowClient, parent_run_id: str, counts: dict[str, int]
     """FINISHED when no job failed, FAILED otherwise; the counts go on the parent as tags."""
     client.log_batch(
         parent_run_id,
-        tags=[RunTag(f"ablab.{name}", str(count)) for name, count in counts.items()],
+        tags=[RunTag(count_tag(name), str(count)) for name, count in counts.items()],
     )
     status = FAILED if counts.get("failed", 0) else FINISHED
     client.set_terminated(parent_run_id, status)
@@ -87,7 +101,7 @@ def kill_study(client: MlflowClient, parent_run_id: str) -> int:
     running = search_all_runs(
         client,
         [experiment_id],
-        f"tags.`mlflow.parentRunId` = '{parent_run_id}' and attributes.status = '{RUNNING}'",
+        f"tags.`{PARENT_RUN_ID}` = '{parent_run_id}' and attributes.status = '{RUNNING}'",
     )
     killed = 0
     for run in running:

@@ -16,6 +16,7 @@ from ablab.fused.support import fall_back_if_needed
 from ablab.run_key import result_settings, run_key
 from ablab.study.design import Arm
 from ablab.study.spec import StudySpec
+from ablab.tags import ARM, CHANGED, DESIGN, SEED, STUDY
 
 log = logging.getLogger(__name__)
 
@@ -121,11 +122,11 @@ def tracking_settings(job: Job, spec: StudySpec, tracking_uri: str, parent_run_i
         "experiment": spec.name,
         "parent_run_id": parent_run_id,
         "tags": {
-            "ablab.study": spec.name,
-            "ablab.design": spec.design,
-            "ablab.arm": job.arm.name,
-            "ablab.changed": ",".join(job.arm.changed),
-            "ablab.seed": str(job.seed),
+            STUDY: spec.name,
+            DESIGN: spec.design,
+            ARM: job.arm.name,
+            CHANGED: ",".join(job.arm.changed),
+            SEED: str(job.seed),
         },
     }
 
