@@ -84,7 +84,7 @@ def test_table_verdicts_use_holm_adjusted_p_and_direction() -> None:
     arms = ["base", "up", "same", "down", "single"]
     plan = pd.DataFrame({"arm": [a for a in arms for _ in range(3)], "changed": [{}] * 15})
     table = ablation_table(values, plan, arms, "base", scale=100.0).set_index("arm")
-    assert list(table["verdict"]) == ["reference", "better", "within noise", "worse", "n=1: no CI possible"]
+    assert list(table["verdict"]) == ["reference", "better", "inconclusive", "worse", "n=1: no CI possible"]
     raw = table.loc[["up", "same", "down"], "p_value"].to_numpy()
     assert table.loc[["up", "same", "down"], "p_holm"].to_numpy() == pytest.approx(holm(raw))
     assert table.loc["up", "delta"] == pytest.approx(100 * (np.mean([0.60, 0.63, 0.61]) - 0.51))

@@ -1,25 +1,32 @@
-"""The ablation table: per arm, the metric's mean ± std and its difference from the reference arm.
+"""The ablation table: per arm, the metric's mean ± std and its difference from the arm it is compared with.
 
 Pairs are matched by seed (paired t-test) when both arms share at least two seeds, else
-Welch's t-test; p-values are Holm-corrected across the arms compared with the reference.
+Welch's t-test; p-values are Holm-corrected across the table's comparisons. Each comparison
+also gets the statistics of ``effects`` (effect size, permutation test, TOST, power), and a
+verdict: better / worse (t-test, Holm) / equivalent (TOST within ±margin, Holm) / inconclusive.
 """
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from ablab.report.convergence import CONVERGENCE_COLUMNS
+from ablab.report.effects import Effects, independent_effects, paired_effects
 
 ALPHA = 0.05
 CONFIDENCE = 0.95
+EFFECT_COLUMNS = list(Effects.__dataclass_fields__)
+SCALED_COLUMNS = ["delta", "ci_low", "ci_high", "margin", "mde"]  # in the metric's (display) units
 TABLE_COLUMNS = [
     "arm",
     "reference",
+    "compared_with",
     "changed",
     "n_finished",
     "n_planned",
@@ -33,6 +40,9 @@ TABLE_COLUMNS = [
     "relative_delta",
     "p_value",
     "p_holm",
+    "margin",
+    *EFFECT_COLUMNS,
+    "p_tost_holm",
     "verdict",
     *CONVERGENCE_COLUMNS,
 ]
@@ -51,10 +61,14 @@ class Comparison:
     reference_mean: float  # the reference mean the delta is measured from (paired: common seeds)
 
 
+def common_seeds(arm: pd.Series, reference: pd.Series) -> pd.Index:
+    return arm.dropna().index.intersection(reference.dropna().index).sort_values()
+
+
 def compare(arm: pd.Series, reference: pd.Series, confidence: float = CONFIDENCE) -> Comparison:
     """Arm vs reference, both Series of metric values indexed by seed."""
     arm, reference = arm.dropna(), reference.dropna()
-    common = arm.index.intersection(reference.index).sort_values()
+    common = common_seeds(arm, reference)
     nan = float("nan")
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)  # identical values: scipy warns, returns nan/inf
@@ -106,7 +120,24 @@ def holm(p_values: list[float] | np.ndarray) -> np.ndarray:
     return adjusted
 
 
+def effects_of(
+    arm: pd.Series, reference: pd.Series, test: str, margin: float, alpha: float, higher_is_better: bool
+) -> Effects | None:
+    """The effects for the pairs ``compare`` used (common seeds when paired), None when untested."""
+    arm, reference = arm.dropna(), reference.dropna()
+    if test == "paired t-test":
+        common = common_seeds(arm, reference)
+        a, r = arm.loc[common].to_numpy(float), reference.loc[common].to_numpy(float)
+        return paired_effects(a, r, margin, alpha, higher_is_better)
+    if test == "Welch t-test":
+        a, r = arm.to_numpy(float), reference.to_numpy(float)
+        return independent_effects(a, r, margin, alpha, higher_is_better)
+    return None
+
+
 def verdict(row: pd.Series, higher_is_better: bool, alpha: float = ALPHA) -> str:
+    """better / worse when the Holm-adjusted t-test says so, equivalent when the Holm-adjusted
+    TOST puts Δ within ±margin, else inconclusive (nothing detected, nothing shown equivalent)."""
     if row["reference"]:
         return "reference"
     if row["n_finished"] == 0:
@@ -115,9 +146,11 @@ def verdict(row: pd.Series, higher_is_better: bool, alpha: float = ALPHA) -> str
         return "no reference runs" if np.isnan(row["delta"]) else "n=1: no CI possible"
     if np.isnan(row["p_holm"]):
         return "no test (identical values)"
-    if row["p_holm"] >= alpha:
-        return "within noise"
-    return "better" if (row["delta"] > 0) == higher_is_better else "worse"
+    if row["p_holm"] < alpha:
+        return "better" if (row["delta"] > 0) == higher_is_better else "worse"
+    if row["p_tost_holm"] < alpha:
+        return "equivalent"
+    return "inconclusive"
 
 
 def changed_text(changed: dict) -> str:
@@ -139,55 +172,59 @@ def ablation_table(
     scale: float = 1.0,
     higher_is_better: bool = True,
     alpha: float = ALPHA,
+    margin: float = float("nan"),
+    compared_with: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """One row per arm, in ``arms`` order; TABLE_COLUMNS.
 
     ``values``: one row per finished run with columns arm, seed, value and CONVERGENCE_COLUMNS.
-    delta and its CI are multiplied by ``scale`` (100: percentage points); relative_delta is a
-    fraction of the reference mean.
+    Each arm is compared with ``compared_with[arm]`` (default: the reference arm; a ladder
+    compares each step with the one before). ``margin`` is the equivalence margin in the
+    metric's units. SCALED_COLUMNS are multiplied by ``scale`` (100: percentage points);
+    relative_delta is a fraction of the compared arm's mean.
     """
+    compared_with = dict(compared_with or {})
     by_arm = {arm: group.set_index("seed")["value"].dropna() for arm, group in values.groupby("arm")}
-    reference = by_arm.get(reference_arm, pd.Series(dtype=float))
+    empty = pd.Series(dtype=float)
     rows = []
     for arm in arms:
-        own = by_arm.get(arm, pd.Series(dtype=float))
+        own = by_arm.get(arm, empty)
         jobs = plan[plan["arm"] == arm]
         row = {
             "arm": arm,
             "reference": arm == reference_arm,
+            "compared_with": "" if arm == reference_arm else compared_with.get(arm, reference_arm),
             "changed": changed_text(jobs["changed"].iloc[0]) if len(jobs) else "",
             "n_finished": len(own),
             "n_planned": len(jobs),
             "mean": own.mean() if len(own) else np.nan,
             "std": own.std(ddof=1) if len(own) >= 2 else np.nan,
+            "margin": margin,
+            "test": "",
+            "n_pairs": 0,
         }
-        if arm == reference_arm:
-            row.update(
-                test="",
-                n_pairs=0,
-                delta=np.nan,
-                ci_low=np.nan,
-                ci_high=np.nan,
-                relative_delta=np.nan,
-                p_value=np.nan,
-            )
-        else:
-            result = compare(own, reference)
-            relative = result.delta / result.reference_mean if result.reference_mean else np.nan
+        if arm != reference_arm:
+            other = by_arm.get(row["compared_with"], empty)
+            result = compare(own, other)
+            found = effects_of(own, other, result.test, margin, alpha, higher_is_better)
             row.update(
                 test=result.test,
                 n_pairs=result.n_pairs,
-                delta=result.delta * scale,
-                ci_low=result.ci_low * scale,
-                ci_high=result.ci_high * scale,
-                relative_delta=relative,
+                delta=result.delta,
+                ci_low=result.ci_low,
+                ci_high=result.ci_high,
+                relative_delta=result.delta / result.reference_mean if result.reference_mean else np.nan,
                 p_value=result.p_value,
+                **(asdict(found) if found else {}),
             )
         arm_runs = values[values["arm"] == arm]
         row.update({column: arm_runs[column].mean() for column in CONVERGENCE_COLUMNS})
         rows.append(row)
-    table = pd.DataFrame(rows, columns=[c for c in TABLE_COLUMNS if c not in ("p_holm", "verdict")])
+    table = pd.DataFrame(rows).reindex(columns=TABLE_COLUMNS)
     table = table.astype({"reference": bool, "n_finished": int, "n_planned": int, "n_pairs": int})
+    for column in SCALED_COLUMNS:
+        table[column] = table[column].astype(float) * scale
     table["p_holm"] = holm(table["p_value"].to_numpy(float))
+    table["p_tost_holm"] = holm(table["p_tost"].to_numpy(float))
     table["verdict"] = [verdict(row, higher_is_better, alpha) for _, row in table.iterrows()]
-    return table[TABLE_COLUMNS]
+    return table
