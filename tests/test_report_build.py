@@ -136,9 +136,9 @@ def test_user_strings_are_escaped_in_markdown_and_html(tmp_path: Path) -> None:
     assert "a\\|b \\*c\\* \\[l\\](u) \\$x\\$" in markdown
     assert "optimizer: sgd → a\\|b" in markdown
     assert "# Ablation report: esc\\<\\&\\>" in markdown
-    # Every table row still has its 12 cells: no | inside a cell split it.
+    # Every main-table row still has its 10 cells: no | inside a cell split it.
     rows = [line for line in markdown.splitlines() if line.startswith("| ") and "reference" not in line]
-    assert all(line.replace("\\|", "").count("|") == 13 for line in rows[:4])
+    assert all(line.replace("\\|", "").count("|") == 11 for line in rows[:4])
     assert pd.read_csv(folder / "table.csv")["arm"].tolist()[1] == nasty  # CSV keeps the data as is
 
 

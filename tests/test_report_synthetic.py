@@ -97,13 +97,15 @@ class StudyWriter:
         self.clock += 1000
         return self.clock
 
-    def launch(self, jobs: list[Job], plan: bool = True) -> str:
-        """A parent run as the sweeper writes it (with a decoy test_accuracy it must never average)."""
+    def launch(self, jobs: list[Job], plan: bool = True, tags: dict[str, str] | None = None) -> str:
+        """A parent run as the sweeper writes it (with a decoy test_accuracy it must never average);
+        ``tags``: more parent tags (the study's metric, direction, margin)."""
         tags = {
             ROLE: ROLE_STUDY,
             STUDY: self.name,
             DESIGN: self.design,
             REFERENCE_ARM: self.reference,
+            **(tags or {}),
         }
         run = self.client.create_run(self.experiment_id, start_time=self._tick(), tags=tags, run_name="study")
         run_id = run.info.run_id

@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 from mlflow.exceptions import MlflowException
 
-from ablab.report import figures
+from ablab.report import design_figures, figures
 from ablab.report.launch import load_launch
 from ablab.report.render import Picture, to_html, to_markdown, to_terminal, write_csv
 from ablab.report.stats import ALPHA
@@ -27,11 +27,12 @@ def make_report(
     *,
     parent_run_id: str | None = None,
     study: str | None = None,
-    metric: str = "test_accuracy",
+    metric: str | None = None,
     out_root: str | Path = "reports",
     epoch: str | None = None,
     higher_is_better: bool | None = None,
     alpha: float = ALPHA,
+    margin: float | None = None,
     log_to_mlflow: bool = True,
     echo: bool = False,
 ) -> Path:
@@ -39,12 +40,14 @@ def make_report(
     and (``log_to_mlflow``) under ``report/`` on the study's parent run; returns the folder.
 
     Picks the launch by ``parent_run_id``, else the latest launch of ``study``, else the latest
-    launch of any study. ``epoch`` ("last"/"best") reads a per-epoch ``metric``. ``echo`` prints
+    launch of any study. ``metric`` (default: the study's, else test_accuracy), ``higher_is_better``
+    and ``margin`` (equivalence, in the metric's units) default to what the study recorded.
+    ``epoch`` ("last"/"best") reads a per-epoch ``metric``. ``echo`` prints
     the terminal table. Raises ReportError (StudyNotFound, MetricNotFound) for bad input.
     """
     client = open_client(tracking_uri)
     parent = find_launch(client, study, parent_run_id)
-    report = summarise(client, load_launch(client, parent), metric, epoch, higher_is_better, alpha)
+    report = summarise(client, load_launch(client, parent), metric, epoch, higher_is_better, alpha, margin)
     pictures = draw(report)
     folder = _new_folder(Path(out_root), report.launch.study, report.created)
     for picture in pictures:
@@ -82,8 +85,8 @@ def draw(report: Report) -> list[Picture]:
         (
             "effect.png",
             "Effect vs reference",
-            f"Δ {metric.label} vs {launch.reference_arm} with its 95% confidence interval; "
-            "green: better, red: worse (Holm-adjusted), grey: within noise or untested.",
+            f"Δ {metric.label} vs {_compared_with(report)} with its 95% confidence interval; green: "
+            "better, red: worse (Holm-adjusted), grey: equivalent, inconclusive or untested.",
             figures.effect_plot(report.table, metric.label, metric.delta_unit, launch.reference_arm),
         ),
         (
@@ -93,7 +96,29 @@ def draw(report: Report) -> list[Picture]:
             figures.seed_strip(report.runs, launch.arms, metric.label),
         ),
     ]
+    if launch.design == "ladder":
+        made.append(
+            (
+                "path.png",
+                "Ablation path",
+                f"{metric.label} along the ladder, one step per change; dots: seeds, line: the means.",
+                design_figures.path_plot(report.runs, launch.arms, metric.label),
+            )
+        )
+    if launch.design == "factorial":
+        made.append(
+            (
+                "interactions.png",
+                "Interactions",
+                f"Mean {metric.label} per level of one factor, one line per level of another.",
+                design_figures.interaction_plot(report.runs, report.factorial, metric.label),
+            )
+        )
     return [Picture(name, title, caption, _png(figure)) for name, title, caption, figure in made if figure]
+
+
+def _compared_with(report: Report) -> str:
+    return "the previous step" if report.baseline_table is not None else report.launch.reference_arm
 
 
 def _png(figure: Figure) -> bytes:

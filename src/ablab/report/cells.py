@@ -42,16 +42,18 @@ def epoch(value: float) -> str:
     return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
 
 
-def ablation_headers(report: Report) -> list[str]:
+def ablation_headers(report: Report, table: pd.DataFrame | None = None) -> list[str]:
+    """The main table's headers; ``table`` (default: the report's) decides what Δ is against."""
+    table = report.table if table is None else table
     unit = f" ({report.metric.delta_unit})" if report.metric.delta_unit else ""
+    compared = set(table.loc[~table["reference"], "compared_with"])
+    against = report.launch.reference_arm if compared <= {report.launch.reference_arm} else "previous step"
     return [
         "arm",
         "changed",
         "n",
         f"{report.metric.label} mean ± std",
-        f"Δ vs {report.launch.reference_arm}{unit} [95% CI]",
-        "relative Δ",
-        "p (test)",
+        f"Δ vs {against}{unit} [95% CI]",
         "p (Holm)",
         "verdict",
         "best val acc",
@@ -60,10 +62,10 @@ def ablation_headers(report: Report) -> list[str]:
     ]
 
 
-def ablation_rows(report: Report) -> list[list[str]]:
+def ablation_rows(report: Report, table: pd.DataFrame | None = None) -> list[list[str]]:
     fraction = report.metric.fraction
     rows = []
-    for _, row in report.table.iterrows():
+    for _, row in (report.table if table is None else table).iterrows():
         spread = f" ± {metric_value(row['std'], fraction)}" if not _missing(row["std"]) else ""
         mean = "–" if _missing(row["mean"]) else metric_value(row["mean"], fraction) + spread
         if row["n_finished"] == 1:
@@ -75,8 +77,6 @@ def ablation_rows(report: Report) -> list[list[str]]:
                 f"{row['n_finished']}/{row['n_planned']}",
                 mean,
                 _delta(row, report.metric.delta_unit),
-                "–" if _missing(row["relative_delta"]) else f"{row['relative_delta'] * 100:+.1f}%",
-                _p_with_test(row),
                 p_value(row["p_holm"]),
                 row["verdict"],
                 number(row["best_val_accuracy"]),
@@ -96,7 +96,7 @@ def _delta(row: pd.Series, unit: str) -> str:
     return f"{text} [{signed(row['ci_low'])}, {signed(row['ci_high'])}]"
 
 
-def _p_with_test(row: pd.Series) -> str:
+def p_with_test(row: pd.Series) -> str:
     if row["test"] == "paired t-test":
         return f"{p_value(row['p_value'])} (paired, {row['n_pairs']} seeds)"
     if row["test"] == "Welch t-test":

@@ -24,7 +24,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("study", nargs="?", help="study (= experiment) name; default: the latest study launch")
     p.add_argument("--run-id", dest="parent_run_id", help="a study launch's parent run id")
     p.add_argument("--tracking-uri", help="MLflow store; default: $MLFLOW_TRACKING_URI, else ./mlflow.db")
-    p.add_argument("--metric", default="test_accuracy", help="any logged metric (default: test_accuracy)")
+    p.add_argument(
+        "--metric", help="any logged metric (default: the study's study.metric, else test_accuracy)"
+    )
     p.add_argument(
         "--epoch", choices=EPOCH_CHOICES, help="for per-epoch metrics: last (default) or best epoch"
     )
@@ -37,6 +39,12 @@ def parser() -> argparse.ArgumentParser:
         help="default: lower for names with loss/error/seconds/time/param_count",
     )
     p.add_argument("--alpha", type=float, default=ALPHA, help=f"significance level (default {ALPHA})")
+    p.add_argument(
+        "--margin",
+        type=float,
+        help="equivalence margin in the metric's units (default: the study's study.margin, else 0.01 "
+        "for accuracies, 1%% of the reference mean otherwise)",
+    )
     p.add_argument("--out", default="reports", type=Path, help="output root folder (default: reports)")
     p.add_argument("--no-log", action="store_true", help="do not log the report to the parent run")
     p.add_argument("--list", action="store_true", help="list the studies in the store and exit")
@@ -60,6 +68,7 @@ def main(argv: list[str] | None = None) -> None:
             epoch=args.epoch,
             higher_is_better=args.higher_is_better,
             alpha=args.alpha,
+            margin=args.margin,
             log_to_mlflow=not args.no_log,
             echo=True,
         )

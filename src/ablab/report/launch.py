@@ -55,6 +55,7 @@ class Launch:
     unfinished: pd.DataFrame  # plan columns + status, diverged, run_id, error, attempts
     arms: list[str]  # reference arm first, then plan order
     notes: list[str] = field(default_factory=list)
+    parent_tags: dict[str, str] = field(default_factory=dict)  # e.g. the study's metric and margin
 
 
 def load_launch(client: MlflowClient, parent: Run) -> Launch:
@@ -94,6 +95,7 @@ def load_launch(client: MlflowClient, parent: Run) -> Launch:
         unfinished=unfinished,
         arms=arms,
         notes=notes,
+        parent_tags=dict(tags),
     )
 
 

@@ -11,6 +11,9 @@ from ablab.report.errors import MetricNotFound
 from ablab.report.read import metric_histories
 
 EPOCH_CHOICES = ("last", "best")
+DEFAULT_METRIC = "test_accuracy"
+DEFAULT_FRACTION_MARGIN = 0.01  # study.margin's default for accuracies: ±1 percentage point
+DEFAULT_RELATIVE_MARGIN = 0.01  # ... and for other metrics: ±1% of the reference mean
 # Metric names containing one of these are better when lower; everything else when higher.
 LOWER_IS_BETTER_HINTS = ("loss", "error", "seconds", "time", "param_count")
 
@@ -29,6 +32,14 @@ class MetricChoice:
     @property
     def delta_unit(self) -> str:
         return "pp" if self.fraction else ""
+
+    def default_margin(self, reference_mean: float) -> float:
+        """The equivalence margin when the study sets none: 1 percentage point for a 0..1 score,
+        else 1% of the reference arm's mean (NaN when that is 0 or unknown)."""
+        if self.fraction:
+            return DEFAULT_FRACTION_MARGIN
+        margin = abs(reference_mean) * DEFAULT_RELATIVE_MARGIN
+        return margin if margin > 0 else float("nan")
 
 
 def logged_metrics(finished: pd.DataFrame) -> list[str]:

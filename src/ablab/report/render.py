@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ablab.report import cells
+from ablab.report.detail_cells import sections
 from ablab.report.summary import Report
 
 
@@ -28,11 +29,18 @@ class Picture:
 
 
 def write_csv(report: Report, path: Path) -> None:
-    """The table's numbers at full precision; delta and CI in delta_unit (pp for accuracies)."""
-    table = report.table.assign(
-        metric=report.metric.label, delta_unit=report.metric.delta_unit or "metric units"
-    )
-    table.to_csv(path, index=False)
+    """The table's numbers at full precision; delta, CI, margin and MDE in delta_unit (pp for
+    accuracies). A ladder adds ``table_vs_baseline.csv``, a factorial ``anova.csv`` and
+    ``cell_means.csv`` beside it."""
+    unit = report.metric.delta_unit or "metric units"
+    report.table.assign(metric=report.metric.label, delta_unit=unit).to_csv(path, index=False)
+    if report.baseline_table is not None:
+        report.baseline_table.assign(metric=report.metric.label, delta_unit=unit).to_csv(
+            path.with_name("table_vs_baseline.csv"), index=False
+        )
+    if report.factorial is not None:
+        report.factorial.anova.to_csv(path.with_name("anova.csv"), index=False)
+        report.factorial.cell_means.to_csv(path.with_name("cell_means.csv"), index=False)
 
 
 # ---- terminal ----------------------------------------------------------------------------------
@@ -45,6 +53,8 @@ def to_terminal(report: Report) -> str:
     if message:
         lines += ["", message]
     lines += ["", *_text_table(cells.ablation_headers(report), cells.ablation_rows(report))]
+    for section in sections(report):
+        lines += ["", f"{section.title}:", *_text_table(section.headers, section.rows)]
     unfinished = cells.unfinished_rows(report)
     if unfinished:
         lines += ["", "Not in the averages:", *_text_table(cells.UNFINISHED_HEADERS, unfinished)]
@@ -87,6 +97,9 @@ def to_markdown(report: Report, pictures: list[Picture]) -> str:
         lines += [md(message), ""]
     lines += _md_table(cells.ablation_headers(report), cells.ablation_rows(report))
     lines += ["", *(f"- {md(note)}" for note in report.notes)]
+    for section in sections(report):
+        lines += ["", f"## {md(section.title)}", "", *_md_table(section.headers, section.rows), ""]
+        lines += [f"- {md(note)}" for note in section.notes]
     lines += ["", "## Runs not in the averages", ""]
     unfinished = cells.unfinished_rows(report)
     if unfinished:
@@ -160,10 +173,12 @@ def to_html(report: Report, pictures: list[Picture]) -> str:
     if message:
         parts.append(f'<p class="message">{h(message)}</p>')
     classes = ["reference" if is_reference else "" for is_reference in report.table["reference"]]
-    parts += _html_table(
-        cells.ablation_headers(report), cells.ablation_rows(report), classes, verdict_column=8
-    )
+    headers = cells.ablation_headers(report)
+    parts += _html_table(headers, cells.ablation_rows(report), classes, headers.index("verdict"))
     parts += ["<ul>", *(f"<li>{h(note)}</li>" for note in report.notes), "</ul>"]
+    for section in sections(report):
+        parts += [f"<h2>{h(section.title)}</h2>", *_html_table(section.headers, section.rows)]
+        parts += ["<ul>", *(f"<li>{h(note)}</li>" for note in section.notes), "</ul>"]
     parts.append("<h2>Runs not in the averages</h2>")
     unfinished = cells.unfinished_rows(report)
     if unfinished:

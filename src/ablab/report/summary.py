@@ -9,10 +9,11 @@ import pandas as pd
 from mlflow.tracking import MlflowClient
 
 from ablab.report.convergence import AUC_NOTE, CONVERGENCE_COLUMNS, convergence_by_run, read_curves
+from ablab.report.factorial import Factorial, factorial_anova
 from ablab.report.launch import Launch
-from ablab.report.metric import MetricChoice, choose_metric
+from ablab.report.metric import DEFAULT_METRIC, MetricChoice, choose_metric
 from ablab.report.stats import ALPHA, ablation_table
-from ablab.tags import ENGINE, tag_column
+from ablab.tags import DIRECTION, ENGINE, MARGIN, METRIC, tag_column
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,9 @@ class Report:
     created: datetime
     alpha: float = ALPHA
     notes: list[str] = field(default_factory=list)
+    margin: float = float("nan")  # the equivalence margin, in the metric's units
+    baseline_table: pd.DataFrame | None = None  # ladder: each step vs the baseline (table: vs previous)
+    factorial: Factorial | None = None  # factorial design: main effects and interactions
 
     @property
     def n_finished(self) -> int:
@@ -39,11 +43,19 @@ class Report:
 def summarise(
     client: MlflowClient,
     launch: Launch,
-    metric: str = "test_accuracy",
+    metric: str | None = None,
     epoch: str | None = None,
     higher_is_better: bool | None = None,
     alpha: float = ALPHA,
+    margin: float | None = None,
 ) -> Report:
+    """The report of ``launch``. ``metric``, ``higher_is_better`` and ``margin`` default to what
+    the study recorded on its parent run (ablab.metric, ablab.direction, ablab.margin), else to
+    test_accuracy, the metric name's usual direction and ``MetricChoice.default_margin``."""
+    tags = launch.parent_tags
+    metric = metric or tags.get(METRIC) or DEFAULT_METRIC
+    if higher_is_better is None and tags.get(DIRECTION) in ("maximize", "minimize"):
+        higher_is_better = tags[DIRECTION] == "maximize"
     choice, values = choose_metric(client, launch.finished, metric, epoch, higher_is_better)
     finished = launch.finished
     if finished.empty:
@@ -59,15 +71,26 @@ def summarise(
         }
     )
     runs = runs.join(convergence_by_run(curves), on="run_id")
-    table = ablation_table(
-        runs,
-        launch.plan,
-        launch.arms,
-        launch.reference_arm,
-        scale=100.0 if choice.fraction else 1.0,
-        higher_is_better=choice.higher_is_better,
-        alpha=alpha,
-    )
+    if margin is None:
+        margin = _recorded_margin(tags) or choice.default_margin(
+            runs.loc[runs["arm"] == launch.reference_arm, "value"].mean()
+        )
+
+    def compare_arms(compared_with: dict[str, str]) -> pd.DataFrame:
+        return ablation_table(
+            runs,
+            launch.plan,
+            launch.arms,
+            launch.reference_arm,
+            scale=100.0 if choice.fraction else 1.0,
+            higher_is_better=choice.higher_is_better,
+            alpha=alpha,
+            margin=margin,
+            compared_with=compared_with,
+        )
+
+    steps = previous_steps(launch)
+    table = compare_arms(steps)
     curves = curves.merge(runs[["run_id", "arm"]], on="run_id")
     return Report(
         launch=launch,
@@ -79,7 +102,29 @@ def summarise(
         created=datetime.now().astimezone(),
         alpha=alpha,
         notes=_notes(launch, choice, table, runs, alpha),
+        margin=margin,
+        baseline_table=compare_arms({}) if steps else None,
+        factorial=factorial_anova(runs, launch.plan) if launch.design == "factorial" else None,
     )
+
+
+def _margin_text(choice: MetricChoice, table: pd.DataFrame) -> str:
+    margin = table["margin"].iloc[0] if len(table) else float("nan")
+    return f"{margin:.4g} {choice.delta_unit or 'metric units'} (study.margin)"
+
+
+def previous_steps(launch: Launch) -> dict[str, str]:
+    """A ladder's primary question: what each step added over the step before it."""
+    if launch.design != "ladder":
+        return {}
+    return {arm: previous for previous, arm in zip(launch.arms, launch.arms[1:], strict=False)}
+
+
+def _recorded_margin(tags: dict[str, str]) -> float | None:
+    try:
+        return float(tags[MARGIN]) if tags.get(MARGIN) not in (None, "", "None") else None
+    except ValueError:
+        return None
 
 
 def _notes(
@@ -91,17 +136,24 @@ def _notes(
     notes = [
         f"{choice.label}: mean ± standard deviation over seeds (ddof=1); "
         f"{'higher' if choice.higher_is_better else 'lower'} is better.",
-        f"Δ = arm minus {launch.reference_arm}, in {unit}, with a 95% confidence interval; relative Δ is "
-        f"Δ divided by the {launch.reference_arm} mean.",
+        (
+            f"Ladder: each step is compared with the step before it (Δ = step minus previous step, in "
+            f"{unit}), so Δ is what that step added; the second table compares each step with "
+            f"{launch.reference_arm}."
+            if launch.design == "ladder"
+            else f"Δ = arm minus {launch.reference_arm}, in {unit}, with a 95% confidence interval "
+            "(t-interval); relative Δ (details) is Δ divided by the compared arm's mean."
+        ),
     ]
     tested = int(compared["p_value"].notna().sum())
     if tested:
         notes += [
             "p: paired t-test (pairs matched by seed, scipy.stats.ttest_rel) when both arms finished at "
             "least 2 common seeds; otherwise Welch's t-test (unequal variances, Welch–Satterthwaite df).",
-            f"p (Holm): Holm–Bonferroni correction across the {tested} arm(s) tested against "
-            f"{launch.reference_arm}; the verdict is 'better' or 'worse' when it is below α = {alpha:g}, "
-            "else 'within noise'.",
+            f"p (Holm): Holm–Bonferroni correction across the table's {tested} comparison(s). Verdict: "
+            f"'better' or 'worse' when p (Holm) < α = {alpha:g}; else 'equivalent' when the "
+            f"equivalence test (TOST, Holm-corrected) puts Δ within ±{_margin_text(choice, table)}; "
+            "else 'inconclusive' (no difference detected, none shown equivalent either).",
         ]
     elif len(compared):
         notes.append("No arm could be tested: a test needs at least 2 finished runs in both arms.")
