@@ -24,6 +24,7 @@ from ablab.fused.pack import PackMember, train_pack
 from ablab.fused.pack_file import read_pack
 from ablab.fused.support import fall_back_if_needed
 from ablab.keras_engine import train_keras
+from ablab.packaged import CONFIG_DIR  # user conf/ folders layer over it: hydra_plugins.ablab_searchpath
 from ablab.recording import log_result, log_setup, open_experiment, run_name, run_tags, tracking_store
 from ablab.runtime import configure_threads
 from ablab.scaling import scale_splits
@@ -32,8 +33,6 @@ from ablab.validation import validate
 
 log = logging.getLogger(__name__)
 
-# conf/ lives at the project root (the package is installed editable, ``pip install -e .``).
-CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "conf")
 
 
 def train(
