@@ -20,15 +20,25 @@ class Task:
     metrics: tuple[str, ...]  # Keras metric names; logged per epoch and as test_<name>
     output_activation: str | None
     default_metric: str  # what a study compares unless study.metric says otherwise
-    direction: str  # whether that metric is better high (maximize) or low (minimize)
 
 
 TASKS = {
     "classification": Task(
-        "classification", "categorical_crossentropy", ("accuracy",), "softmax", "test_accuracy", "maximize"
+        "classification", "categorical_crossentropy", ("accuracy",), "softmax", "test_accuracy"
     ),
-    "binary": Task("binary", "binary_crossentropy", ("accuracy",), "sigmoid", "test_accuracy", "maximize"),
-    "regression": Task("regression", "mse", ("mse", "mae"), None, "test_mse", "minimize"),
+    "binary": Task("binary", "binary_crossentropy", ("accuracy",), "sigmoid", "test_accuracy"),
+    "regression": Task("regression", "mse", ("mse", "mae"), None, "test_mse"),
+}
+
+
+# Which way each final metric is better; a study's direction defaults to it.
+METRIC_DIRECTIONS = {
+    "test_accuracy": "maximize",
+    "test_loss": "minimize",
+    "test_mse": "minimize",
+    "test_mae": "minimize",
+    "train_seconds": "minimize",
+    "param_count": "minimize",
 }
 
 
@@ -58,10 +68,10 @@ def encode_labels(task: Task, y_train: np.ndarray, y_test: np.ndarray, where: st
     if task.name == "regression":
         return tuple(y.astype(np.float32).reshape(len(y), -1) for y in (y_train, y_test))
     both = np.concatenate([y_train.ravel(), y_test.ravel()])
-    if not np.all(np.mod(both, 1) == 0) or both.min() < 0:
-        example = both[(np.mod(both, 1) != 0) | (both < 0)][0]
+    if not (np.issubdtype(both.dtype, np.integer) or both.dtype == bool) or both.min() < 0:
+        example = (both[0] if both.min() >= 0 else both.min()).item()
         raise ConfigError(
-            f"{where} has labels such as {example!r} that are not class numbers 0, 1, 2, ...; "
+            f"{where} has labels of dtype {both.dtype} such as {example!r}, not class numbers 0, 1, 2, ...; "
             f"dataset.task={task.name!r} needs integer classes (dataset.task=regression for real targets)."
         )
     if task.name == "binary":

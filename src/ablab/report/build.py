@@ -27,7 +27,7 @@ def make_report(
     *,
     parent_run_id: str | None = None,
     study: str | None = None,
-    metric: str = "test_accuracy",
+    metric: str | None = None,
     out_root: str | Path = "reports",
     epoch: str | None = None,
     higher_is_better: bool | None = None,
@@ -39,11 +39,18 @@ def make_report(
     and (``log_to_mlflow``) under ``report/`` on the study's parent run; returns the folder.
 
     Picks the launch by ``parent_run_id``, else the latest launch of ``study``, else the latest
-    launch of any study. ``epoch`` ("last"/"best") reads a per-epoch ``metric``. ``echo`` prints
+    launch of any study. ``metric`` and ``higher_is_better`` default to the study's own
+    (``study.metric``/``study.direction``, tagged on the parent run), else test_accuracy and the
+    metric name's usual direction. ``epoch`` ("last"/"best") reads a per-epoch ``metric``. ``echo`` prints
     the terminal table. Raises ReportError (StudyNotFound, MetricNotFound) for bad input.
     """
     client = open_client(tracking_uri)
     parent = find_launch(client, study, parent_run_id)
+    tags = parent.data.tags
+    if metric is None:
+        metric = tags.get("ablab.metric", "test_accuracy")
+        if higher_is_better is None and "ablab.direction" in tags:
+            higher_is_better = tags["ablab.direction"] == "maximize"
     report = summarise(client, load_launch(client, parent), metric, epoch, higher_is_better, alpha)
     pictures = draw(report)
     folder = _new_folder(Path(out_root), report.launch.study, report.created)

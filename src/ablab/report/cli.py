@@ -24,7 +24,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("study", nargs="?", help="study (= experiment) name; default: the latest study launch")
     p.add_argument("--run-id", dest="parent_run_id", help="a study launch's parent run id")
     p.add_argument("--tracking-uri", help="MLflow store; default: $MLFLOW_TRACKING_URI, else ./mlflow.db")
-    p.add_argument("--metric", default="test_accuracy", help="any logged metric (default: test_accuracy)")
+    p.add_argument(
+        "--metric", help="any logged metric (default: the study's study.metric, else test_accuracy)"
+    )
     p.add_argument(
         "--epoch", choices=EPOCH_CHOICES, help="for per-epoch metrics: last (default) or best epoch"
     )
@@ -34,7 +36,8 @@ def parser() -> argparse.ArgumentParser:
         "--lower-is-better",
         dest="higher_is_better",
         action="store_false",
-        help="default: lower for names with loss/error/seconds/time/param_count",
+        help="default: the study's study.direction, else lower for names with "
+        "loss/error/seconds/time/param_count",
     )
     p.add_argument("--alpha", type=float, default=ALPHA, help=f"significance level (default {ALPHA})")
     p.add_argument("--out", default="reports", type=Path, help="output root folder (default: reports)")
