@@ -44,11 +44,12 @@ def export_split(path: Path) -> tuple[int, int]:
     """Write ablab's default split to .npz so the plain script trains on the same images."""
     from omegaconf import OmegaConf
 
-    from ablab.data import load_dataset
+    from ablab.datasets import load_dataset
 
     cfg = OmegaConf.load(ROOT / "conf" / "dataset" / "mnist_5k.yaml")
-    splits = load_dataset(cfg, num_classes=10)
-    np.savez(path, x_train=splits.x_train, y_train=splits.y_train, x_test=splits.x_test, y_test=splits.y_test)
+    splits = load_dataset(cfg)
+    x_train, x_test = (x.reshape(len(x), -1) for x in (splits.x_train, splits.x_test))  # the script's 784
+    np.savez(path, x_train=x_train, y_train=splits.y_train, x_test=x_test, y_test=splits.y_test)
     return len(splits.x_train), len(splits.x_test)
 
 

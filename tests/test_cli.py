@@ -53,10 +53,6 @@ BAD_INPUT = {
         ["--config-dir", "{extra}", "activation=mishh"],
         ["activation.name='mishh'", "activation/mishh.yaml", "allowed:", "leaky_relu"],
     ),
-    "too-few-output-units": (
-        ["dataset=mnist", "dataset.path={npz}", "model.output_units=5"],
-        ["model.output_units=5", "allowed: an integer >= 10"],
-    ),
 }
 
 

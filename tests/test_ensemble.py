@@ -25,8 +25,7 @@ TINY_ENSEMBLE = [
 def member(probabilities, accuracy=0.5, loss=1.0, val_accuracy=0.4):
     return Member(
         seed=0,
-        test_loss=loss,
-        test_accuracy=accuracy,
+        test={"test_loss": loss, "test_accuracy": accuracy},
         val_accuracy=val_accuracy,
         train_seconds=2.0,
         param_count=100,

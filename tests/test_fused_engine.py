@@ -15,8 +15,8 @@ from ablab.fused.models import initial_kernels
 from ablab.fused.optimizers import build_optimizer
 from ablab.fused.pack import PackMember, train_pack
 from ablab.fused.support import fallback_reason, pack_key
-from ablab.model import build_mlp
-from ablab.model import build_optimizer as build_keras_optimizer
+from ablab.models import build_model
+from ablab.models.blocks import build_optimizer as build_keras_optimizer
 from ablab.study.design import Arm
 from ablab.study.jobs import Job
 from ablab.study.packing import plan_packs
@@ -127,8 +127,8 @@ def test_initial_weights_are_drawn_as_the_keras_engine_draws_them():
     ):
         cfg, _ = compose_run([*TINY, *variant])
         keras.utils.set_random_seed(cfg.trainer.seed)
-        kernels = [w for w in build_mlp(cfg, input_dim=784).get_weights() if w.ndim == 2]
-        fused = initial_kernels(cfg, input_dim=784)
+        kernels = [w for w in build_model(cfg, (28, 28, 1), 10).get_weights() if w.ndim == 2]
+        fused = initial_kernels(cfg, input_dim=784, outputs=10)
         assert len(kernels) == len(fused) == 2
         assert all(np.array_equal(a, b) for a, b in zip(kernels, fused, strict=True))
 

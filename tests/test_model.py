@@ -1,4 +1,4 @@
-"""The MLP is built from Keras identifiers exactly as configured."""
+"""The MLP is built from Keras identifiers exactly as configured, through its builder."""
 
 from __future__ import annotations
 
@@ -6,8 +6,14 @@ import keras
 import numpy as np
 import pytest
 
-from ablab.model import build_mlp, build_optimizer
+from ablab.models import build_model
+from ablab.models.blocks import build_optimizer
 from conftest import compose_run
+
+
+def build_mlp(cfg, input_dim):
+    """The configured model for flat inputs of ``input_dim`` features and 10 classes."""
+    return build_model(cfg, (input_dim,), 10)
 
 
 def test_default_model_is_the_seeds_mlp():

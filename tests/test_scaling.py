@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from keras.src.trainers.data_adapters.array_slicing import train_validation_split
 
-from ablab.data import Splits, load_dataset
+from ablab.datasets import Splits, load_dataset
 from ablab.scaling import fit_rows, scale_splits
 from conftest import compose_run
 
@@ -75,7 +75,7 @@ def test_unit_divides_by_255_and_none_keeps_the_raw_pixels():
 
 def test_scaling_group_reaches_the_embedded_digits():
     cfg, _ = compose_run(["scaling=standardize"])
-    data = load_dataset(cfg.dataset, cfg.model.output_units)
+    data = load_dataset(cfg.dataset)
     scaled = scale_splits(data, cfg.scaling.name, cfg.trainer.validation_split)
     rows = fit_rows(len(data.x_train), cfg.trainer.validation_split)
     assert rows == 2450

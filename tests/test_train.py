@@ -59,7 +59,8 @@ def test_run_finishes_with_the_config_as_dotted_params(finished):
     assert params["model.hidden_units"] == "[8]"
     assert params["trainer.epochs"] == "2"
     assert params["trainer.validation_split"] == "0.3"
-    assert params["dataset.name"] == "mnist_5k"
+    assert params["dataset._target_"] == "ablab.datasets.mnist_5k.load"
+    assert finished.run.data.tags["dataset"] == "mnist_5k"
 
 
 def test_one_value_per_epoch_with_step_equal_to_epoch(finished):
@@ -139,9 +140,9 @@ def test_diverging_run_ends_failed_and_tagged(store):
 def test_run_failing_after_training_ends_failed_with_error_text(store, workdir, monkeypatch):
     real_load = ablab.train.load_dataset
 
-    def load_with_broken_test_set(cfg, num_classes):
-        """The real data, but test images one pixel short: evaluate() fails after the fit."""
-        splits = real_load(cfg, num_classes)
+    def load_with_broken_test_set(cfg):
+        """The real data, but test images one pixel row short: evaluate() fails after the fit."""
+        splits = real_load(cfg)
         return dataclasses.replace(splits, x_test=splits.x_test[:, :-1])
 
     monkeypatch.setattr(ablab.train, "load_dataset", load_with_broken_test_set)
@@ -155,7 +156,7 @@ def test_run_failing_after_training_ends_failed_with_error_text(store, workdir, 
     # The tag is one line that still carries the cause, which TF puts near the end.
     tag = run.data.tags["ablab.error"]
     assert tag.startswith("InvalidArgumentError: ") and "\n" not in tag
-    assert "[32,783]" in tag and "[32,783]" in error_text
+    assert "[32,756]" in tag and "[32,756]" in error_text  # 27 x 28 pixels, not 784
     # The curves of the two epochs that did run are kept.
     for key in EPOCH_METRICS:
         assert [m.step for m in client.get_metric_history(run.info.run_id, key)] == [1, 2]

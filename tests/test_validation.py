@@ -6,7 +6,7 @@ import pytest
 from hydra.errors import MissingConfigException
 
 from ablab.errors import ConfigError
-from ablab.model import build_mlp
+from ablab.models import build_model
 from ablab.validation import validate
 from conftest import compose_run
 
@@ -43,7 +43,7 @@ def test_missing_local_dataset_file_says_what_to_do(tmp_path):
         validate(cfg, choices)
     message = str(raised.value)
     assert f"dataset.path='{missing}'" in message and "does not exist" in message
-    assert "dataset=mnist_5k" in message and "x_train" in message
+    assert "dataset=mnist_5k" in message and "conf/dataset/mnist.yaml" in message
 
 
 def test_unknown_keras_identifier_in_a_user_yaml_names_the_file(user_conf):
@@ -82,7 +82,7 @@ def test_user_written_mish_just_works(user_conf):
     (user_conf / "activation" / "mish.yaml").write_text("name: mish\nargs: {}\n")
     cfg, choices = compose_run(["activation=mish", "model.hidden_units=[8]"], config_dir=user_conf)
     validate(cfg, choices)
-    model = build_mlp(cfg, input_dim=784)
+    model = build_model(cfg, (784,), 10)
     assert model.layers[1].activation.__name__ == "mish"
     assert model.count_params() == 784 * 8 + 8 + 8 * 10 + 10
 

@@ -40,28 +40,6 @@ class OptimizerConfig:
 
 
 @dataclass
-class DatasetConfig:
-    """Where the digits come from and how they are split into train and test."""
-
-    name: str = MISSING
-    # Local .npz file (keys x_train, y_train, x_test, y_test); None downloads through Keras.
-    path: str | None = None
-    # Fraction of the pool held out as test set, for datasets without an official test set.
-    test_size: float | None = None
-    # Fraction of the training images dropped before training (the seed keeps 33%).
-    train_discard: float = 0.0
-    random_state: int = 7
-
-
-@dataclass
-class ModelConfig:
-    """An MLP: Dense -> [normalization] -> activation -> [dropout] per hidden layer, softmax head."""
-
-    hidden_units: list[int] = field(default_factory=lambda: [50, 50, 50, 50])
-    output_units: int = 10
-
-
-@dataclass
 class ScalingConfig:
     """How pixels are scaled before training (``ablab.scaling``); ``none`` keeps raw 0..255."""
 
@@ -128,8 +106,10 @@ class TrainConfig:
     initializer: InitializerConfig = field(default_factory=InitializerConfig)
     activation: ActivationConfig = field(default_factory=ActivationConfig)
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
-    dataset: DatasetConfig = field(default_factory=DatasetConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
+    # Open nodes: ``_target_`` names a loader / builder, the other keys are its arguments
+    # (ablab.datasets, ablab.models), so a user's own takes whatever keys it needs.
+    dataset: dict[str, Any] = field(default_factory=dict)
+    model: dict[str, Any] = field(default_factory=dict)
     scaling: ScalingConfig = field(default_factory=ScalingConfig)
     normalization: NormalizationConfig = field(default_factory=NormalizationConfig)
     regularization: RegularizationConfig = field(default_factory=RegularizationConfig)

@@ -1,4 +1,4 @@
-"""The seed's figure: training vs validation accuracy per epoch for one run."""
+"""The seed's figure: training vs validation accuracy (a regression's: loss) per epoch for one run."""
 
 from __future__ import annotations
 
@@ -12,11 +12,14 @@ def learning_curve_figure(history: Mapping[str, Sequence[float]], title: str) ->
     # many jobs in a row (a sweep) would pile them up.
     figure = Figure(figsize=(6, 4))
     axis = figure.subplots()
-    epochs = range(1, len(history["accuracy"]) + 1)
-    axis.plot(epochs, history["accuracy"], label="training")
-    if "val_accuracy" in history:
-        axis.plot(epochs, history["val_accuracy"], label="validation")
-    axis.set(xlabel="epoch", ylabel="accuracy", title=title, ylim=(0, 1))
+    metric = "accuracy" if "accuracy" in history else "loss"
+    epochs = range(1, len(history[metric]) + 1)
+    axis.plot(epochs, history[metric], label="training")
+    if f"val_{metric}" in history:
+        axis.plot(epochs, history[f"val_{metric}"], label="validation")
+    axis.set(xlabel="epoch", ylabel=metric, title=title)
+    if metric == "accuracy":
+        axis.set_ylim(0, 1)
     axis.legend(loc="upper left")
     figure.tight_layout()
     return figure

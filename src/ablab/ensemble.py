@@ -25,8 +25,7 @@ class Member:
     """One trained member: its own test scores and its test-set class probabilities."""
 
     seed: int
-    test_loss: float
-    test_accuracy: float
+    test: dict[str, float]  # Keras' evaluate(), named test_loss, test_accuracy (test_mse, ...)
     val_accuracy: float | None  # last epoch's; None without a validation split
     train_seconds: float
     param_count: int
@@ -48,14 +47,15 @@ def run_metrics(members: Sequence[Member], y_test: np.ndarray) -> dict[str, floa
     A single model keeps Keras' own ``evaluate`` numbers.
     """
     if len(members) == 1:
-        test_loss, test_accuracy = members[0].test_loss, members[0].test_accuracy
+        test = dict(members[0].test)
     else:
         vote = np.clip(soft_vote([m.probabilities for m in members]), _EPSILON, 1.0 - _EPSILON)
-        test_loss = float(np.mean(-np.sum(y_test * np.log(vote), axis=1)))
-        test_accuracy = float(np.mean(vote.argmax(axis=1) == y_test.argmax(axis=1)))
+        test = {
+            "test_loss": float(np.mean(-np.sum(y_test * np.log(vote), axis=1))),
+            "test_accuracy": float(np.mean(vote.argmax(axis=1) == y_test.argmax(axis=1))),
+        }
     return {
-        "test_loss": float(test_loss),
-        "test_accuracy": float(test_accuracy),
+        **{name: float(value) for name, value in test.items()},
         "train_seconds": float(sum(m.train_seconds for m in members)),
         "param_count": float(sum(m.param_count for m in members)),
     }
@@ -67,11 +67,8 @@ def member_metrics(members: Sequence[Member]) -> list[tuple[int, dict[str, float
         return []
     rows = []
     for index, member in enumerate(members):
-        values = {
-            "member_test_accuracy": member.test_accuracy,
-            "member_test_loss": member.test_loss,
-            "member_train_seconds": member.train_seconds,
-        }
+        values = {f"member_{name}": value for name, value in member.test.items()}
+        values["member_train_seconds"] = member.train_seconds
         if member.val_accuracy is not None:
             values["member_val_accuracy"] = member.val_accuracy
         rows.append((index, values))

@@ -1,4 +1,4 @@
-"""The Keras engine, the reference: each model built by ``build_mlp`` and trained by ``fit``."""
+"""The Keras engine, the reference: each model built by ``model._target_`` and trained by ``fit``."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ from collections.abc import Mapping
 import keras
 from omegaconf import DictConfig
 
-from ablab.data import Splits
+from ablab.datasets import Splits
 from ablab.ensemble import Member, describe, member_metrics, member_seeds, run_metrics
 from ablab.errors import Diverged
-from ablab.model import build_mlp, build_optimizer
+from ablab.models import build_model
+from ablab.models.blocks import build_optimizer
+from ablab.tasks import task_of
 from ablab.tags import DIVERGED, MEMBER_SEEDS
 from ablab.tracking import RunRecorder
 
@@ -65,11 +67,12 @@ def _fit_member(
     """
     keras.backend.clear_session()
     keras.utils.set_random_seed(seed)
-    model = build_mlp(cfg, input_dim=splits.x_train.shape[1])
+    model = build_model(cfg, splits.input_shape, splits.outputs)
+    task = task_of(cfg)
     model.compile(
         optimizer=build_optimizer(cfg.optimizer),
-        loss="categorical_crossentropy",
-        metrics=["accuracy"],
+        loss=task.loss,
+        metrics=list(task.metrics),
         steps_per_execution=cfg.trainer.steps_per_execution,
     )
     if index == 0:
@@ -96,12 +99,11 @@ def _fit_member(
             "training stopped (try a smaller optimizer.learning_rate)."
         )
 
-    test_loss, test_accuracy = model.evaluate(splits.x_test, splits.y_test, verbose=0)
+    test = model.evaluate(splits.x_test, splits.y_test, verbose=0, return_dict=True)
     val_accuracy = history.history.get("val_accuracy")  # absent when validation_split is 0
     member = Member(
         seed=seed,
-        test_loss=float(test_loss),
-        test_accuracy=float(test_accuracy),
+        test={f"test_{name}": float(value) for name, value in test.items()},
         val_accuracy=float(val_accuracy[-1]) if val_accuracy else None,
         train_seconds=train_seconds,
         param_count=model.count_params(),

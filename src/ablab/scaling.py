@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ablab.data import Splits
+from ablab.datasets import Splits
 
 # Scaled = (x - offset) / scale, per feature; a scaler computes both from the fit rows.
 Scaler = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
@@ -44,9 +44,9 @@ def scale_splits(splits: Splits, name: str, validation_split: float) -> Splits:
     if scaler is None:
         return splits
     rows = fit_rows(len(splits.x_train), validation_split)
-    offset, scale = scaler(splits.x_train[:rows])
+    offset, scale = scaler(splits.x_train[:rows].reshape(rows, -1))  # per feature (pixel, channel)
 
     def apply(x: np.ndarray) -> np.ndarray:
-        return ((x - offset) / scale).astype(np.float32)
+        return ((x.reshape(len(x), -1) - offset) / scale).astype(np.float32).reshape(x.shape)
 
     return dataclasses.replace(splits, x_train=apply(splits.x_train), x_test=apply(splits.x_test))

@@ -18,22 +18,23 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from ablab.config import register_schemas
-from ablab.data import load_dataset
+from ablab.datasets import load_dataset
 from ablab.errors import ConfigError, DatasetUnavailable, Diverged, TrackingUnavailable
 from ablab.fused.pack import PackMember, train_pack
 from ablab.fused.pack_file import read_pack
 from ablab.fused.support import fall_back_if_needed
 from ablab.keras_engine import train_keras
+from ablab.models import check_model
+from ablab.packaged import CONFIG_DIR  # user conf/ folders layer over it: hydra_plugins.ablab_searchpath
 from ablab.recording import log_result, log_setup, open_experiment, run_name, run_tags, tracking_store
 from ablab.runtime import configure_threads
 from ablab.scaling import scale_splits
+from ablab.tasks import final_metric_names, task_of
 from ablab.tracking import error_summary, recorded_run
 from ablab.validation import validate
 
 log = logging.getLogger(__name__)
 
-# conf/ lives at the project root (the package is installed editable, ``pip install -e .``).
-CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "conf")
 
 
 def train(
@@ -62,7 +63,8 @@ def train(
         return outcome.metrics
 
     tracking_uri = tracking_store(cfg, base_dir)
-    splits = load_dataset(cfg.dataset, cfg.model.output_units)
+    splits = load_dataset(cfg.dataset)
+    check_model(cfg, splits.input_shape, splits.outputs)  # a broken builder fails before the run opens
     splits = scale_splits(splits, cfg.scaling.name, cfg.trainer.validation_split)
     client, experiment_id = open_experiment(cfg, tracking_uri)
     tags = run_tags(cfg, choices, overrides, base_dir)
@@ -84,14 +86,14 @@ def train_pack_job(cfg: DictConfig, base_dir: str | Path) -> dict[str, str]:
     return {o.run_key: error_summary(o.error) if o.error else "" for o in outcomes}
 
 
-# The final metrics every run logs: what ``objective`` may name.
-OBJECTIVES = ("test_accuracy", "test_loss", "train_seconds", "param_count")
-
-
 def _check_objective(cfg: DictConfig) -> None:
-    if cfg.get("objective") is not None and cfg.objective not in OBJECTIVES:
-        allowed = ", ".join(OBJECTIVES)
-        raise ConfigError(f"objective={cfg.objective!r} is not a final metric; allowed: {allowed}.")
+    """``objective`` must be a final metric the run's task logs (ablab.tasks.final_metric_names)."""
+    objectives = final_metric_names(task_of(cfg))
+    if cfg.get("objective") is not None and cfg.objective not in objectives:
+        raise ConfigError(
+            f"objective={cfg.objective!r} is not a final metric of dataset.task={task_of(cfg).name!r}; "
+            f"allowed: {', '.join(objectives)}."
+        )
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")

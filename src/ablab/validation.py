@@ -15,10 +15,12 @@ import keras
 from keras.src import activations, initializers, optimizers
 from omegaconf import DictConfig, OmegaConf
 
-from ablab.data import DATASET_LOADERS
+from ablab.datasets.prepare import loader_import_problem
 from ablab.errors import ConfigError
-from ablab.model import NORMALIZATION_LAYERS
+from ablab.models.blocks import NORMALIZATION_LAYERS
+from ablab.models.build import builder_import_problem
 from ablab.scaling import SCALERS
+from ablab.tasks import TASKS
 
 ENGINES = ("keras", "fused")
 
@@ -74,44 +76,47 @@ def _check_ranges(cfg: DictConfig, problems: list[str]) -> None:
     )
     lr = cfg.optimizer.learning_rate
     _check_range(problems, "optimizer.learning_rate", lr, lr > 0, "a number > 0")
-    units = list(model.hidden_units)
+    units = list(model.get("hidden_units", []))
     _check_range(problems, "model.hidden_units", units, all(u >= 1 for u in units), "integers >= 1")
-    _check_range(
-        problems,
-        "model.output_units",
-        model.output_units,
-        model.output_units >= 2,
-        "an integer >= 2",
-    )
+    test_size = dataset.get("test_size")
     _check_range(
         problems,
         "dataset.test_size",
-        dataset.test_size,
-        dataset.test_size is None or 0.0 < dataset.test_size < 1.0,
+        test_size,
+        test_size is None or 0.0 < test_size < 1.0,
         "null (official test set) or 0 < test_size < 1",
     )
-    _check_range(
-        problems,
-        "dataset.train_discard",
-        dataset.train_discard,
-        0.0 <= dataset.train_discard < 1.0,
-        "0 <= train_discard < 1",
-    )
+    discard = dataset.get("train_discard", 0.0)
+    _check_range(problems, "dataset.train_discard", discard, 0.0 <= discard < 1.0, "0 <= train_discard < 1")
 
 
-def _check_dataset(cfg: DictConfig, problems: list[str], choices: Mapping[str, str]) -> None:
-    name = cfg.dataset.name
-    if name not in DATASET_LOADERS:
+def _check_data_and_model(cfg: DictConfig, problems: list[str], choices: Mapping[str, str]) -> None:
+    """The loader and the builder import, the task is known, the data file exists."""
+    for group, problem in (
+        ("dataset", loader_import_problem(cfg.dataset.get("_target_"))),
+        ("model", builder_import_problem(cfg.model.get("_target_"))),
+    ):
+        if problem:
+            problems.append(f"{problem}{_source(group, choices)}.")
+    task = cfg.dataset.get("task", "classification")
+    if task not in TASKS:
         problems.append(
-            f"dataset.name={name!r}{_source('dataset', choices)} is not a known dataset; "
-            f"allowed: {', '.join(sorted(DATASET_LOADERS))}."
+            f"dataset.task={task!r}{_source('dataset', choices)} is not a task; allowed: {', '.join(TASKS)}."
         )
-    path = cfg.dataset.path
+    elif task != "classification" and cfg.ensemble.size > 1:
+        problems.append(f"ensemble.size={cfg.ensemble.size} votes on classes; dataset.task={task!r} takes 1.")
+    missing = sorted(OmegaConf.missing_keys(cfg.dataset))  # full keys: dataset.path, ...
+    if missing:
+        problems.append(
+            f"{', '.join(missing)}{_source('dataset', choices)} must be set (they are ???), "
+            f"e.g. {missing[0]}=... on the command line."
+        )
+    path = cfg.dataset.get("path") if "dataset.path" not in missing else None
     if path is not None and not Path(path).expanduser().is_file():
         problems.append(
-            f"dataset.path={path!r} does not exist (resolved to {Path(path).expanduser().resolve()}); "
-            "give the path of a .npz file with x_train, y_train, x_test, y_test, "
-            "or drop dataset.path to download through Keras, or use dataset=mnist_5k (embedded)."
+            f"dataset.path={path!r}{_source('dataset', choices)} does not exist (resolved to "
+            f"{Path(path).expanduser().resolve()}); "
+            "give the path of an existing data file, or use dataset=mnist_5k (embedded)."
         )
 
 
@@ -179,7 +184,7 @@ def _check_series_factors(cfg: DictConfig, problems: list[str], choices: Mapping
         )
         return
     args = OmegaConf.to_container(cfg.normalization.args, resolve=True)
-    widths = sorted({units for units in cfg.model.hidden_units if units >= 1})
+    widths = sorted({units for units in cfg.model.get("hidden_units", [8]) if units >= 1})
     try:
         for units in widths:  # building catches widths a layer cannot take (GroupNormalization)
             getattr(keras.layers, name)(**args).build((None, units))
@@ -196,7 +201,7 @@ def validate(cfg: DictConfig, choices: Mapping[str, str] | None = None) -> None:
     choices = choices or {}
     problems: list[str] = []
     _check_ranges(cfg, problems)
-    _check_dataset(cfg, problems, choices)
+    _check_data_and_model(cfg, problems, choices)
     _check_keras_identifiers(cfg, problems, choices)
     _check_series_factors(cfg, problems, choices)
     if problems:

@@ -20,7 +20,7 @@ import tensorflow as tf
 from omegaconf import DictConfig
 
 from ablab.fused.optimizers import build_optimizer
-from ablab.model import activation_function, initializer
+from ablab.models.blocks import activation_function, initializer
 
 
 @dataclass(frozen=True)
@@ -31,10 +31,10 @@ class Scores:
     accuracy: np.ndarray
 
 
-def initial_kernels(cfg: DictConfig, input_dim: int) -> list[np.ndarray]:
+def initial_kernels(cfg: DictConfig, input_dim: int, outputs: int) -> list[np.ndarray]:
     """One model's kernels, drawn in the order and from the seed the Keras engine uses."""
     keras.utils.set_random_seed(cfg.trainer.seed)
-    widths = [input_dim, *cfg.model.hidden_units, cfg.model.output_units]
+    widths = [input_dim, *cfg.model.hidden_units, outputs]
     return [
         keras.ops.convert_to_numpy(initializer(cfg.initializer)((fan_in, fan_out)))
         for fan_in, fan_out in zip(widths[:-1], widths[1:], strict=True)
@@ -49,9 +49,9 @@ def epoch_order(seed: int, epoch: int, n_rows: int) -> np.ndarray:
 class _MLP:
     """One model: Dense -> activation per hidden layer, Dense -> softmax; and its optimizer."""
 
-    def __init__(self, cfg: DictConfig, input_dim: int) -> None:
+    def __init__(self, cfg: DictConfig, input_dim: int, outputs: int) -> None:
         self.seed = int(cfg.trainer.seed)
-        self.kernels = [tf.Variable(k) for k in initial_kernels(cfg, input_dim)]
+        self.kernels = [tf.Variable(k) for k in initial_kernels(cfg, input_dim, outputs)]
         self.biases = [tf.Variable(tf.zeros(k.shape[-1])) for k in self.kernels]
         self.variables = [v for pair in zip(self.kernels, self.biases, strict=True) for v in pair]
         self.activation = activation_function(cfg.activation)
@@ -81,8 +81,8 @@ def _correct(logits: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
 class FusedMLPs:
     """The pack's models; they share the data, batch size and epochs, nothing else."""
 
-    def __init__(self, configs: Sequence[DictConfig], input_dim: int) -> None:
-        self.models = [_MLP(cfg, input_dim) for cfg in configs]
+    def __init__(self, configs: Sequence[DictConfig], input_dim: int, outputs: int) -> None:
+        self.models = [_MLP(cfg, input_dim, outputs) for cfg in configs]
         self.batch_size = int(configs[0].trainer.batch_size)
         self.live: tuple[int, ...] = tuple(range(len(self.models)))
 

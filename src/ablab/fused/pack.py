@@ -16,11 +16,11 @@ from pathlib import Path
 import tensorflow as tf
 from omegaconf import DictConfig
 
-from ablab.data import load_dataset
+from ablab.datasets import load_dataset
 from ablab.errors import Diverged
 from ablab.fused.models import FusedMLPs, Scores
 from ablab.keras_engine import model_summary
-from ablab.model import build_mlp
+from ablab.models import build_model
 from ablab.recording import log_result, log_setup, open_experiment, run_name, run_tags, tracking_store
 from ablab.run_key import run_key
 from ablab.scaling import fit_rows, scale_splits
@@ -59,13 +59,16 @@ def train_pack(members: Sequence[PackMember], base_dir: Path, threads: int | Non
     for cfg in configs:
         if cfg.tracking.uri not in stores:
             stores[cfg.tracking.uri] = tracking_store(cfg, base_dir)
-    splits = load_dataset(first.dataset, first.model.output_units)
+    splits = load_dataset(first.dataset)
     splits = scale_splits(splits, first.scaling.name, first.trainer.validation_split)
-    rows = fit_rows(len(splits.x_train), first.trainer.validation_split)
-    x_fit, y_fit = tf.constant(splits.x_train[:rows]), tf.constant(splits.y_train[:rows])
+    input_shape, outputs = splits.input_shape, splits.outputs
+    x_train = splits.x_train.reshape(len(splits.x_train), -1)  # the MLP flattens images first
+    x_test = splits.x_test.reshape(len(splits.x_test), -1)
+    rows = fit_rows(len(x_train), first.trainer.validation_split)
+    x_fit, y_fit = tf.constant(x_train[:rows]), tf.constant(splits.y_train[:rows])
     validation = None
-    if rows < len(splits.x_train):  # validation_split > 0: Keras' held-out tail
-        validation = tf.constant(splits.x_train[rows:]), tf.constant(splits.y_train[rows:])
+    if rows < len(x_train):  # validation_split > 0: Keras' held-out tail
+        validation = tf.constant(x_train[rows:]), tf.constant(splits.y_train[rows:])
 
     recorders, names = [], []
     try:
@@ -74,7 +77,7 @@ def train_pack(members: Sequence[PackMember], base_dir: Path, threads: int | Non
         for member in members:
             shape = tuple(member.config.model.hidden_units)
             if shape not in summaries:
-                summaries[shape] = model_summary(build_mlp(member.config, input_dim=splits.x_train.shape[1]))
+                summaries[shape] = model_summary(build_model(member.config, input_shape, outputs))
             where = (stores[member.config.tracking.uri], member.config.tracking.experiment)
             if where not in experiments:
                 experiments[where] = open_experiment(member.config, where[0])
@@ -88,7 +91,7 @@ def train_pack(members: Sequence[PackMember], base_dir: Path, threads: int | Non
             log_setup(recorders[-1], member.config)
             recorders[-1].log_text(summaries[shape], "model_summary.txt")
 
-        models = FusedMLPs(configs, input_dim=splits.x_train.shape[1])
+        models = FusedMLPs(configs, input_dim=x_train.shape[1], outputs=outputs)
         histories: list[dict[str, list[float]]] = [{} for _ in members]
         diverged_at: list[int | None] = [None] * len(members)
         started = time.perf_counter()
@@ -109,7 +112,7 @@ def train_pack(members: Sequence[PackMember], base_dir: Path, threads: int | Non
             if all(at is not None for at in diverged_at):
                 break
         seconds_per_model = (time.perf_counter() - started) / len(members)
-        test = models.evaluate(tf.constant(splits.x_test), tf.constant(splits.y_test))
+        test = models.evaluate(tf.constant(x_test), tf.constant(splits.y_test))
     except BaseException as error:
         for recorder in recorders:
             fail_run(recorder, error)

@@ -26,8 +26,18 @@ PER_MODEL_SETTINGS = (
 )
 
 
+# The one model the fused engine trains: the built-in MLP (ablab.fused.models writes it by hand).
+FUSED_BUILDER = "ablab.models.mlp.build_mlp"
+
+
 def fallback_reason(cfg: DictConfig) -> str | None:
     """Why the fused engine cannot train ``cfg`` (one sentence), or None when it can."""
+    builder = cfg.model.get("_target_")
+    if builder != FUSED_BUILDER:
+        return f"model._target_={builder!r} (the fused engine trains the built-in mlp only)"
+    task = cfg.dataset.get("task", "classification")
+    if task != "classification":
+        return f"dataset.task={task!r} (the fused engine trains multi-class classification only)"
     optimizer = cfg.optimizer.name.lower()
     if optimizer not in SUPPORTED_ARGS:
         return f"optimizer {cfg.optimizer.name!r} (the fused engine has {sorted(SUPPORTED_ARGS)})"

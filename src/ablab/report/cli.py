@@ -36,7 +36,8 @@ def parser() -> argparse.ArgumentParser:
         "--lower-is-better",
         dest="higher_is_better",
         action="store_false",
-        help="default: lower for names with loss/error/seconds/time/param_count",
+        help="default: the study's study.direction, else lower for names with "
+        "loss/error/seconds/time/param_count",
     )
     p.add_argument("--alpha", type=float, default=ALPHA, help=f"significance level (default {ALPHA})")
     p.add_argument(

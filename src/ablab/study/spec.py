@@ -28,6 +28,8 @@ class StudySpec:
     factors: dict[str, list[Any]]
     groups: frozenset[str]  # which of the keys are config groups
     rerun: bool
+    metric: str = "test_accuracy"  # the final metric the report compares
+    direction: str = "maximize"  # maximize | minimize: which way is "better"
 
 
 def read_study(
@@ -48,11 +50,11 @@ def read_study(
             "conf/study/ with study.name, study.design, study.seeds, study.baseline, study.factors."
         )
     raw = OmegaConf.to_container(study, resolve=True)
-    unknown = set(raw) - {"name", "design", "seeds", "baseline", "factors", "rerun"}
+    unknown = set(raw) - {"name", "design", "seeds", "baseline", "factors", "rerun", "metric", "direction"}
     if unknown:
         raise ConfigError(
             f"study has unknown keys {sorted(unknown)}; allowed: name, design, seeds, baseline, "
-            "factors, rerun."
+            "factors, rerun, metric, direction."
         )
     name = raw.get("name")
     if not isinstance(name, str) or not name.strip():
@@ -107,4 +109,27 @@ def read_study(
         factors={k: list(v) for k, v in factors.items()},
         groups=frozenset(groups),
         rerun=bool(raw.get("rerun", False)),
+        **_metric_and_direction(raw, config),
     )
+
+
+def _metric_and_direction(raw: dict[str, Any], config: DictConfig) -> dict[str, str]:
+    """``study.metric`` (default: the task's, test_accuracy or test_mse) and ``study.direction``
+    (default: the known direction of that metric); a metric the run's task never logs is refused."""
+    from ablab.tasks import METRIC_DIRECTIONS, final_metric_names, task_of
+
+    task = task_of(config)
+    metric = raw.get("metric") or task.default_metric
+    allowed = final_metric_names(task)
+    if metric not in allowed:
+        raise ConfigError(
+            f"study.metric={metric!r} is not a final metric of dataset.task={task.name!r}; "
+            f"allowed: {', '.join(allowed)}."
+        )
+    direction = raw.get("direction") or METRIC_DIRECTIONS.get(metric)
+    if direction not in ("maximize", "minimize"):
+        raise ConfigError(
+            f"study.direction={raw.get('direction')!r} for study.metric={metric!r}: allowed: maximize "
+            "(higher is better), minimize (lower is better)."
+        )
+    return {"metric": metric, "direction": direction}

@@ -110,6 +110,13 @@ class AblationSweeper(Sweeper):
         jobs = plan_jobs(
             spec, arms, common, self._compose, lambda cfg: validate(cfg, cfg.hydra.runtime.choices)
         )
+        from ablab.models.fingerprint import Fingerprints
+        from ablab.study.dead_factors import refuse_dead_factors
+
+        per_arm: dict[str, Any] = {}
+        for job in jobs:  # one config per arm: its first seed's
+            per_arm.setdefault(job.arm.name, job)
+        refuse_dead_factors([(j.arm, j.config) for j in per_arm.values()], Fingerprints())
 
         # Opening a client creates a missing sqlite store: a dry run must not.
         existing = store_exists(tracking_uri)
@@ -133,6 +140,11 @@ class AblationSweeper(Sweeper):
             for j in jobs
         ]
         parent_run_id = open_study(client, spec.name, spec.design, plan, len(arms), len(spec.seeds))
+        # What the report compares, and which way is better (ablab.report reads these tags).
+        from ablab.tags import DIRECTION, METRIC
+
+        client.set_tag(parent_run_id, METRIC, spec.metric)
+        client.set_tag(parent_run_id, DIRECTION, spec.direction)
         log.info("Study %r: parent run %s in %s", spec.name, parent_run_id, tracking_uri)
         return self._run(client, spec, jobs, done, tracking_uri, parent_run_id)
 

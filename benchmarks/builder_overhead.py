@@ -1,0 +1,77 @@
+"""What building models through ``model._target_`` adds to a run and to a study, side by side
+with what a seed run costs to train.
+
+New per run: ``check_model`` (one extra build before the run opens). New per study: one
+fingerprint per arm (``ablab.models.fingerprint``, the dead-factor check). Compared with the
+Keras engine's fit of the seed MLP on mnist_5k, timed over a few epochs and scaled to 100.
+
+    .venv/bin/python benchmarks/builder_overhead.py --epochs 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+import keras
+from hydra import compose, initialize_config_dir
+
+from ablab.config import register_schemas
+from ablab.datasets import load_dataset
+from ablab.models import build_model, check_model
+from ablab.models.blocks import build_optimizer
+from ablab.models.fingerprint import Fingerprints
+from ablab.packaged import CONFIG_DIR
+
+SEED_ARMS = ([], ["initializer=he_normal"], ["activation=relu"], ["optimizer=adam"])
+
+
+def timed(function, repeats: int) -> float:
+    """Median seconds of ``repeats`` calls."""
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=3, help="epochs actually fitted (scaled to 100)")
+    args = parser.parse_args()
+    register_schemas()
+    with initialize_config_dir(config_dir=str(Path(CONFIG_DIR).resolve()), version_base="1.3"):
+        configs = [compose(config_name="train", overrides=arm) for arm in SEED_ARMS]
+    cfg = configs[0]
+    splits = load_dataset(cfg.dataset)
+
+    check = timed(lambda: check_model(cfg, splits.input_shape, splits.outputs), repeats=5)
+    fingerprints = Fingerprints()
+    fingerprints(cfg)  # loads the data once, as the sweeper does
+    per_arm = timed(lambda: [fingerprints(c) for c in configs], repeats=3) / len(configs)
+
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(0)
+    model = build_model(cfg, splits.input_shape, splits.outputs)
+    model.compile(
+        optimizer=build_optimizer(cfg.optimizer),
+        loss="categorical_crossentropy",
+        metrics=["accuracy"],
+        steps_per_execution=cfg.trainer.steps_per_execution,  # ablab's fast setting: the smaller fit time
+    )
+    started = time.perf_counter()
+    fit_settings = {"validation_split": 0.3, "batch_size": 32, "verbose": 0}
+    model.fit(splits.x_train, splits.y_train, epochs=args.epochs, **fit_settings)
+    fit_100 = (time.perf_counter() - started) / args.epochs * 100
+
+    print(f"{'what':44s} {'seconds':>9s} {'% of a 100-epoch run':>22s}")
+    print(f"{'seed run: Keras fit, 100 epochs (scaled)':44s} {fit_100:9.2f} {100.0:21.1f}%")
+    print(f"{'per run: check_model (one extra build)':44s} {check:9.3f} {100 * check / fit_100:21.2f}%")
+    print(f"{'per study arm: dead-factor fingerprint':44s} {per_arm:9.3f} {100 * per_arm / fit_100:21.2f}%")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,62 @@
+"""Builds the run's model from ``model._target_`` and checks what the builder returned."""
+
+from __future__ import annotations
+
+import keras
+from hydra.utils import get_method, instantiate
+from omegaconf import DictConfig
+
+from ablab.errors import ConfigError
+from ablab.models.blocks import Blocks
+
+BUILDER_SIGNATURE = "build(blocks, input_shape, outputs, **model_args) -> keras.Model"
+
+
+def builder_import_problem(target: object) -> str | None:
+    """Why ``model._target_`` names no importable function (one sentence), or None."""
+    if not isinstance(target, str) or not target:
+        return f"model._target_={target!r} must be the dotted path of a builder function"
+    try:
+        get_method(target)
+    except Exception as error:  # Hydra's locate raises ImportError or ValueError
+        return f"model._target_={target!r} does not import: {str(error).splitlines()[0][:200]}"
+    return None
+
+
+def build_model(cfg: DictConfig, input_shape: tuple[int, ...], outputs: int) -> keras.Model:
+    """The uncompiled model ``model._target_`` builds for this data; ConfigError when the
+    builder does not import, raises, or returns something other than a fitting keras.Model."""
+    target = cfg.model.get("_target_")
+    problem = builder_import_problem(target)
+    if problem:
+        raise ConfigError(f"{problem}. A builder is {BUILDER_SIGNATURE}.")
+    try:
+        model = instantiate(
+            cfg.model, blocks=Blocks(cfg), input_shape=tuple(input_shape), outputs=outputs, _convert_="all"
+        )
+    except Exception as error:
+        cause = error.__cause__ or error  # Hydra wraps the builder's own exception
+        raise ConfigError(
+            f"model._target_={target!r} raised {type(cause).__name__}: {str(cause).splitlines()[0][:300]} "
+            f"(called with input_shape={tuple(input_shape)}, outputs={outputs} and the model.* keys; "
+            f"a builder is {BUILDER_SIGNATURE})."
+        ) from error
+    if not isinstance(model, keras.Model):
+        raise ConfigError(
+            f"model._target_={target!r} returned {type(model).__name__}, not a keras.Model; "
+            f"a builder is {BUILDER_SIGNATURE}."
+        )
+    produced = tuple(model.output_shape)
+    if produced[1:] != (outputs,):
+        raise ConfigError(
+            f"model._target_={target!r} built a model whose output shape is {produced}, but the data's "
+            f"labels need (None, {outputs}) (dataset.task={cfg.dataset.task!r}); build the head with "
+            "blocks.head(outputs)."
+        )
+    return model
+
+
+def check_model(cfg: DictConfig, input_shape: tuple[int, ...], outputs: int) -> None:
+    """Build the model once, before any run opens, so a broken builder fails before training."""
+    keras.backend.clear_session()
+    build_model(cfg, input_shape, outputs)

@@ -1,0 +1,36 @@
+"""A small ConvNet for 28x28x1 images (``model=cnn``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import keras
+
+from ablab.models.blocks import Blocks
+
+
+def build_cnn(
+    blocks: Blocks,
+    input_shape: tuple[int, ...],
+    outputs: int,
+    filters: Sequence[int],
+    dense_units: int,
+) -> keras.Model:
+    """Per entry of ``filters``: Conv -> [normalization] -> activation -> [dropout] -> 2x2 max
+    pool; then Dense(dense_units) as a hidden block, and the head."""
+    if len(input_shape) != 3:
+        raise ValueError(
+            f"the cnn needs images of shape (height, width, channels); this dataset gives {input_shape}"
+        )
+    model = keras.Sequential(name="cnn")
+    model.add(keras.Input(shape=input_shape))
+    for count in filters:
+        for layer in blocks.hidden(blocks.conv(count)):
+            model.add(layer)
+        model.add(keras.layers.MaxPooling2D())
+    model.add(keras.layers.Flatten())
+    for layer in blocks.hidden(blocks.dense(dense_units)):
+        model.add(layer)
+    for layer in blocks.head(outputs):
+        model.add(layer)
+    return model
