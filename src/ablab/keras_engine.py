@@ -14,8 +14,8 @@ from ablab.ensemble import Member, describe, member_metrics, member_seeds, run_m
 from ablab.errors import Diverged
 from ablab.models import build_model
 from ablab.models.blocks import build_optimizer
-from ablab.tasks import task_of
 from ablab.tags import DIVERGED, MEMBER_SEEDS
+from ablab.tasks import task_of
 from ablab.tracking import RunRecorder
 
 
