@@ -50,11 +50,11 @@ def check_writable(tracking_uri: str, source: str = "tracking.uri") -> None:
 
 def prepare_store(tracking_uri: str, source: str = "tracking.uri") -> MlflowClient:
     """A client on the store, created and migrated (sqlite: under a file lock) before it returns."""
-    client = MlflowClient(tracking_uri)
     path = sqlite_path(tracking_uri)
     if path is None:
-        return client
+        return MlflowClient(tracking_uri)
     check_writable(tracking_uri, source)
     with FileLock(f"{path}.lock", timeout=LOCK_TIMEOUT_S):
-        client.search_experiments(max_results=1)  # creates and migrates the tables once
+        client = MlflowClient(tracking_uri)  # MLflow creates and migrates the tables here
+        client.search_experiments(max_results=1)
     return client
