@@ -24,14 +24,16 @@ def closed_port() -> int:
 
 @pytest.fixture
 def http_server():
-    """A loopback HTTP server answering every GET with the status in ``status[0]``."""
+    """A loopback HTTP server answering every GET with the status in ``status[0]``: /health with
+    text, MLflow's REST API with JSON (``status[1]`` for the API only, when given)."""
     status = [200]
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
-            self.send_response(status[0])
+            api = self.path.startswith("/api/")
+            self.send_response(status[-1] if api else status[0])
             self.end_headers()
-            self.wfile.write(b"OK")
+            self.wfile.write(b'{"experiments": []}' if api else b"OK")
 
         def log_message(self, *args):
             pass
@@ -58,11 +60,21 @@ def test_unreachable_server_fails_within_the_bound_naming_the_uri():
 def test_answering_server_passes_and_server_errors_do_not(http_server):
     uri, status = http_server
     check_tracking_server(uri)
-    status[0] = 404  # something answers (a proxy, a path prefix): MLflow will say more
-    check_tracking_server(uri)
     status[0] = 503
     with pytest.raises(TrackingUnavailable, match="HTTP 503"):
         check_tracking_server(uri, wait_s=0.5)
+
+
+def test_a_server_that_is_not_mlflow_is_refused_at_once(http_server):
+    uri, status = http_server
+    status[:] = [200, 404]  # answers, but has no MLflow REST API (another web app, a wrong port)
+    started = time.monotonic()
+    with pytest.raises(TrackingUnavailable, match="not as an MLflow tracking server") as raised:
+        check_tracking_server(uri, wait_s=30)
+    assert time.monotonic() - started < 3 and "HTTP 404" in str(raised.value)
+    status[:] = [200, 401]  # an MLflow server with authentication, asked without credentials
+    with pytest.raises(TrackingUnavailable, match="MLFLOW_TRACKING_USERNAME"):
+        check_tracking_server(uri, wait_s=30)
 
 
 def test_non_http_stores_are_not_probed():

@@ -9,11 +9,14 @@ from __future__ import annotations
 import glob
 import os
 import re
+import secrets
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -63,22 +66,28 @@ def alive(pid: int) -> bool:
 
 @pytest.fixture(scope="module")
 def mlflow_server():
-    """A server on a free port, its state in a fresh folder; stopped (and checked gone) after."""
+    """A server with basic authentication on a free port, its state in a fresh folder; its admin
+    account in this process' environment (as a user exports it); stopped (and checked gone) after."""
     require_postgres()
     # Not under pytest's tmp root: that is private to root (mode 700), and PostgreSQL runs as
     # the postgres user when the tests run as root.
     state = Path(tempfile.mkdtemp(prefix="ablab-mlflow-"))
     state.chmod(0o755)
     port = free_port()
-    started = script("start", "--port", str(port), "--state-dir", str(state))
+    password = secrets.token_urlsafe()
+    credentials = {"MLFLOW_TRACKING_USERNAME": "ablab-admin", "MLFLOW_TRACKING_PASSWORD": password}
+    started = script("start", "--port", str(port), "--state-dir", str(state), "--auth", env=credentials)
+    os.environ.update(credentials)
     try:
         assert started.returncode == 0, started.stdout + started.stderr
         uri = started.stdout.strip().splitlines()[-1]
         assert uri == f"http://127.0.0.1:{port}"
         mlflow_pid = int((state / "mlflow.pid").read_text())
         pg_pid = int((state / "pg" / "data" / "postmaster.pid").read_text().split()[0])
-        yield {"uri": uri, "state": state, "port": port}
+        yield {"uri": uri, "state": state, "port": port, "credentials": credentials}
     finally:
+        for name in credentials:
+            os.environ.pop(name, None)
         stopped = script("stop", "--state-dir", str(state), timeout=60)
         try:
             assert stopped.returncode == 0, stopped.stderr
@@ -132,6 +141,31 @@ def test_study_runs_on_the_server_and_reports_from_it(mlflow_server, tmp_path):
     assert "activation=relu" in report.stdout
     logged = {a.path for a in client.list_artifacts(parents[0].info.run_id)}
     assert "report" in logged  # and the report is logged to the study's parent run on the server
+
+
+def test_the_server_refuses_requests_without_credentials_and_never_stores_them(mlflow_server, tmp_path):
+    uri, password = mlflow_server["uri"], mlflow_server["credentials"]["MLFLOW_TRACKING_PASSWORD"]
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"{uri}/api/2.0/mlflow/experiments/search?max_results=1", timeout=10)
+    assert refused.value.code == 401
+    # ablab without the credentials: one clear paragraph, at once.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_TRACKING_")}
+    report = subprocess.run(
+        [ABLAB_REPORT, "--tracking-uri", uri], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert report.returncode == 2 and "MLFLOW_TRACKING_USERNAME" in report.stderr, report.stderr
+    assert "Traceback" not in report.stderr
+    # The password went through the environment only: in no file of the state folder, no log.
+    for path in mlflow_server["state"].rglob("*"):
+        if path.is_file() and not path.is_relative_to(mlflow_server["state"] / "pg"):
+            assert password.encode() not in path.read_bytes(), path
+
+
+def test_open_host_without_auth_is_refused(tmp_path):
+    state = str(tmp_path / "s")
+    result = script("start", "--host", "0.0.0.0", "--port", str(free_port()), "--state-dir", state)
+    assert result.returncode == 1 and "add --auth" in result.stderr
+    assert not (tmp_path / "s").exists()
 
 
 def test_second_start_reports_the_running_server(mlflow_server):

@@ -15,3 +15,7 @@ class Diverged(RuntimeError):
 
 class TrackingUnavailable(RuntimeError):
     """The MLflow tracking server does not answer: the message names the URI and how to start one."""
+
+
+class StudyBusy(RuntimeError):
+    """Another live launch of the same study holds its lease: a second one would train twice."""

@@ -20,16 +20,16 @@ class PrepareTrackingStore(Callback):
             return
         import sys
 
-        from mlflow.tracking import MlflowClient
-
         from ablab.errors import TrackingUnavailable
         from ablab.server_check import check_tracking_server, uri_source
+        from ablab.store import prepare_store
         from ablab.tracking import ensure_experiment, resolve_tracking_uri
 
         uri = resolve_tracking_uri(config.tracking.uri, config.hydra.runtime.cwd)
         try:
             check_tracking_server(uri, uri_source(config.tracking.uri))
+            client = prepare_store(uri, uri_source(config.tracking.uri))
         except TrackingUnavailable as error:
             print(f"ablab-train: {error}", file=sys.stderr)
             raise SystemExit(2) from error
-        ensure_experiment(MlflowClient(uri), config.tracking.experiment)
+        ensure_experiment(client, config.tracking.experiment)

@@ -6,6 +6,7 @@ report whether ``model.fit`` or the fused engine trained it; only ``ablab.engine
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 from ablab.curves import learning_curve_figure
 from ablab.run_key import run_key
 from ablab.server_check import check_tracking_server, uri_source
+from ablab.store import check_writable, prepare_store
 from ablab.tags import ARM, ENGINE, GIT_COMMIT, HYDRA_OVERRIDES, RUN_KEY, THREADS
 from ablab.tracking import (
     RunRecorder,
@@ -43,12 +45,13 @@ def tracking_store(cfg: DictConfig, base_dir: Path) -> str:
     """The run's tracking URI; a server that does not answer fails here, in seconds."""
     tracking_uri = resolve_tracking_uri(cfg.tracking.uri, base_dir)
     check_tracking_server(tracking_uri, uri_source(cfg.tracking.uri))
+    check_writable(tracking_uri, uri_source(cfg.tracking.uri))
     return tracking_uri
 
 
 def open_experiment(cfg: DictConfig, tracking_uri: str) -> tuple[MlflowClient, str]:
     """A client on the store and the id of the run's experiment (created if needed)."""
-    client = MlflowClient(tracking_uri)
+    client = prepare_store(tracking_uri)
     return client, ensure_experiment(client, cfg.tracking.experiment)
 
 
@@ -74,9 +77,24 @@ def _choice_fallback(cfg: DictConfig, group: str) -> str | None:
     return node.get("name") if isinstance(node, DictConfig) else None
 
 
-def run_name(cfg: DictConfig, tags: Mapping[str, str]) -> str:
-    arm = tags.get(ARM) or "-".join(tags[g] for g in GROUPS[:3] if g in tags)
-    return f"{arm} seed={cfg.trainer.seed}"
+# Overrides a run name leaves out: bookkeeping and output settings (by their first key), the
+# seed (named anyway), and the choices of the groups the name starts with.
+_UNNAMED_ROOTS = ("hydra", "tracking", "pack", "study")
+_UNNAMED_KEYS = ("trainer.seed", "trainer.verbose", *GROUPS[:3])
+
+
+def run_name(cfg: DictConfig, tags: Mapping[str, str], overrides: Sequence[str] = ()) -> str:
+    """A study job: its arm and seed. A plain run: its first groups, then what the command line
+    changed (``model.hidden_units=[]``), so runs that differ never share a name."""
+    arm = tags.get(ARM)
+    changed: list[str] = []
+    if not arm:
+        arm = "-".join(tags[g] for g in GROUPS[:3] if g in tags)
+        for override in overrides:
+            key = override.split("=", 1)[0].lstrip("+~")
+            if key not in _UNNAMED_KEYS and re.split(r"[./]", key)[0] not in _UNNAMED_ROOTS:
+                changed.append(override)
+    return " ".join([arm, *changed, f"seed={cfg.trainer.seed}"])[:250]
 
 
 def log_setup(recorder: RunRecorder, cfg: DictConfig) -> None:

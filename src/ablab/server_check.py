@@ -7,6 +7,8 @@ a database URI is opened by MLflow itself.
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import time
 import urllib.error
@@ -43,11 +45,46 @@ def probe(uri: str, timeout_s: float = _ATTEMPT_TIMEOUT_S) -> str | None:
         return f"no answer ({reason})"
 
 
-def check_tracking_server(uri: str, source: str = "tracking.uri", wait_s: float | None = None) -> None:
+def _request(url: str) -> urllib.request.Request:
+    """A GET with the credentials MLflow's client would send ($MLFLOW_TRACKING_USERNAME/PASSWORD)."""
+    request = urllib.request.Request(url)
+    user, password = os.environ.get("MLFLOW_TRACKING_USERNAME"), os.environ.get("MLFLOW_TRACKING_PASSWORD")
+    if user and password:
+        token = base64.b64encode(f"{user}:{password}".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+    return request
+
+
+def speaks_mlflow(uri: str, timeout_s: float = _ATTEMPT_TIMEOUT_S) -> str | None:
+    """None when ``uri`` answers MLflow's REST API (one experiments search), else why not."""
+    url = f"{uri.rstrip('/')}/api/2.0/mlflow/experiments/search?max_results=1"
+    try:
+        with urllib.request.urlopen(_request(url), timeout=timeout_s) as answer:
+            json.loads(answer.read() or b"{}")
+            return None
+    except urllib.error.HTTPError as error:
+        if error.code in (401, 403):
+            return (
+                f"it refuses ablab's credentials (HTTP {error.code}): set MLFLOW_TRACKING_USERNAME and "
+                "MLFLOW_TRACKING_PASSWORD to an account of that server"
+            )
+        return f"it answers, but not as an MLflow tracking server (HTTP {error.code} {error.reason} at {url})"
+    except ValueError:
+        return f"it answers, but not as an MLflow tracking server ({url} did not return JSON)"
+    except (urllib.error.URLError, OSError) as error:
+        return f"no answer from its REST API ({getattr(error, 'reason', error)})"
+
+
+def check_tracking_server(
+    uri: str,
+    source: str = "tracking.uri",
+    wait_s: float | None = None,
+    consequence: str = "Nothing was trained or logged.",
+) -> None:
     """Raise TrackingUnavailable unless the server at ``uri`` answers within ``wait_s`` seconds.
 
     ``source`` names where the URI came from, for the message; ``wait_s`` defaults to
-    $ABLAB_TRACKING_WAIT_S, else WAIT_S.
+    $ABLAB_TRACKING_WAIT_S, else WAIT_S; ``consequence`` tells what was not done.
     """
     if not is_http(uri):
         return
@@ -58,14 +95,20 @@ def check_tracking_server(uri: str, source: str = "tracking.uri", wait_s: float 
     while True:
         problem = probe(uri, timeout_s=min(_ATTEMPT_TIMEOUT_S, max(0.1, deadline - time.monotonic())))
         if problem is None:
-            return
+            problem = speaks_mlflow(uri)
+            if problem is None:
+                return
+            raise TrackingUnavailable(
+                f"the MLflow tracking server {uri} (set by {source}) is not usable: {problem}. "
+                f"{consequence} Check the URI, or {START_HINT}."
+            )
         if time.monotonic() + delay >= deadline:
             break
         time.sleep(delay)
         delay = min(delay * 2, 1.0)
     raise TrackingUnavailable(
         f"the MLflow tracking server {uri} (set by {source}) is not reachable: {problem}, "
-        f"still after {wait_s:g} s. Nothing was trained or logged. Check the URI, or {START_HINT}."
+        f"still after {wait_s:g} s. {consequence} Check the URI, or {START_HINT}."
     )
 
 

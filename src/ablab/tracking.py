@@ -6,6 +6,7 @@ that trains many jobs in a row never logs into the wrong run or store.
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import time
@@ -20,7 +21,10 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from omegaconf import DictConfig, OmegaConf
 
+from ablab.liveness import HEARTBEAT, owner_tags
 from ablab.tags import ERROR, PARENT_RUN_ID, RUN_NAME
+
+log = logging.getLogger(__name__)
 
 # MLflow's log_batch accepts at most this many items of each kind per call.
 _BATCH_LIMIT = 1000
@@ -187,17 +191,22 @@ def start_run(
     tags: Mapping[str, str],
     parent_run_id: str | None = None,
 ) -> RunRecorder:
-    """Open a run; end it with ``finish_run`` or ``fail_run``, never leave it RUNNING."""
-    run_tags = {RUN_NAME: run_name, **tags}
+    """Open a run; end it with ``finish_run`` or ``fail_run``, never leave it RUNNING.
+
+    The run names its owner and keeps a heartbeat while open (``ablab.liveness``).
+    """
+    run_tags = {RUN_NAME: run_name, **tags, **owner_tags()}
     if parent_run_id:
         run_tags[PARENT_RUN_ID] = parent_run_id
     run = client.create_run(experiment_id, run_name=run_name, tags=run_tags)
+    HEARTBEAT.add(client, run.info.run_id)
     return RunRecorder(client, run.info.run_id)
 
 
 def finish_run(recorder: RunRecorder) -> None:
     recorder.flush()
     recorder.client.set_terminated(recorder.run_id, RunStatus.to_string(RunStatus.FINISHED))
+    HEARTBEAT.remove(recorder.run_id)
 
 
 def fail_run(recorder: RunRecorder, error: BaseException) -> None:
@@ -241,10 +250,20 @@ def error_summary(error: BaseException, limit: int = 1000) -> str:
 
 
 def _end_quietly(recorder: RunRecorder, status: int, error_text: str, summary: str) -> None:
-    """Keep the partial curves and the error, then close the run; never mask the real error."""
-    try:
-        recorder.flush()
-        recorder.set_tags({ERROR: summary})
-        recorder.log_text(error_text, "error.txt")
-    finally:
-        recorder.client.set_terminated(recorder.run_id, RunStatus.to_string(status))
+    """Keep the partial curves and the error, then close the run; never raise.
+
+    It runs while an error is on its way up: an error of its own (the store went away) would
+    replace that one, so it is only logged. A run it cannot close stays RUNNING until its
+    owner is found gone (``ablab.liveness``).
+    """
+    for step in (
+        recorder.flush,
+        lambda: recorder.set_tags({ERROR: summary}),
+        lambda: recorder.log_text(error_text, "error.txt"),
+        lambda: recorder.client.set_terminated(recorder.run_id, RunStatus.to_string(status)),
+    ):
+        try:
+            step()
+        except Exception as error:  # noqa: BLE001 - logged; the original error must win
+            log.warning("run %s: could not record its failure: %s", recorder.run_id, error_summary(error))
+    HEARTBEAT.remove(recorder.run_id)

@@ -25,10 +25,12 @@ from ablab.fused.pack_file import read_pack
 from ablab.fused.support import fall_back_if_needed
 from ablab.keras_engine import train_keras
 from ablab.models import check_model
+from ablab.orphans import exit_with_launcher, mark_launcher
 from ablab.packaged import CONFIG_DIR  # user conf/ folders layer over it: hydra_plugins.ablab_searchpath
 from ablab.recording import log_result, log_setup, open_experiment, run_name, run_tags, tracking_store
 from ablab.runtime import configure_threads
 from ablab.scaling import scale_splits
+from ablab.startup import quiet_on_broken_pipe, read_only_working_directory
 from ablab.tasks import final_metric_names, task_of
 from ablab.tracking import error_summary, recorded_run
 from ablab.validation import validate
@@ -68,7 +70,7 @@ def train(
     splits = scale_splits(splits, cfg.scaling.name, cfg.trainer.validation_split)
     client, experiment_id = open_experiment(cfg, tracking_uri)
     tags = run_tags(cfg, choices, overrides, base_dir)
-    name = run_name(cfg, tags)
+    name = run_name(cfg, tags, overrides)
     with recorded_run(client, experiment_id, name, tags, cfg.tracking.parent_run_id) as recorder:
         log_setup(recorder, cfg)
         metrics, history = train_keras(cfg, splits, recorder)
@@ -101,6 +103,7 @@ def _hydra_main(cfg: DictConfig) -> dict[str, float] | float | dict[str, str]:
     """The final metrics; with ``objective`` set, that one metric as a float (what Optuna needs);
     for a study's fused pack job, each run's error by run key."""
     hydra_cfg = HydraConfig.get()
+    exit_with_launcher()  # in a joblib/submitit job process: no orphan when the launcher dies
     try:
         if cfg.get("pack"):
             return train_pack_job(cfg, hydra_cfg.runtime.cwd)
@@ -121,7 +124,12 @@ def _hydra_main(cfg: DictConfig) -> dict[str, float] | float | dict[str, str]:
 
 def main() -> None:
     register_schemas()
-    _hydra_main()
+    problem = read_only_working_directory(sys.argv[1:])
+    if problem:
+        print(f"ablab-train: {problem}", file=sys.stderr)
+        sys.exit(2)
+    mark_launcher()  # its job processes exit when it dies (ablab.orphans)
+    quiet_on_broken_pipe(_hydra_main)
 
 
 if __name__ == "__main__":

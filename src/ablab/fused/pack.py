@@ -84,7 +84,7 @@ def train_pack(members: Sequence[PackMember], base_dir: Path, threads: int | Non
             client, experiment_id = experiments[where]
             tags = run_tags(member.config, member.choices, member.overrides, base_dir)
             tags[PACK_SIZE] = str(len(members))
-            names.append(run_name(member.config, tags))
+            names.append(run_name(member.config, tags, member.overrides))
             recorders.append(
                 start_run(client, experiment_id, names[-1], tags, member.config.tracking.parent_run_id)
             )
@@ -144,8 +144,13 @@ def train_pack(members: Sequence[PackMember], base_dir: Path, threads: int | Non
                 fail_run(rest, error)
             raise
         else:
-            finish_run(recorder)
-            outcomes.append(Outcome(key, metrics=metrics))
+            try:
+                finish_run(recorder)
+            except Exception as error:  # the store failed it: this run alone, the rest still end
+                fail_run(recorder, error)
+                outcomes.append(Outcome(key, error=error))
+            else:
+                outcomes.append(Outcome(key, metrics=metrics))
     return outcomes
 
 

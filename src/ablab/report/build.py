@@ -18,6 +18,7 @@ from ablab.report.render import Picture, to_html, to_markdown, to_terminal, writ
 from ablab.report.stats import ALPHA
 from ablab.report.studies import find_launch, open_client
 from ablab.report.summary import Report, summarise
+from ablab.stale_runs import describe, reap_stale_runs
 
 ARTIFACT_FOLDER = "report"
 
@@ -47,7 +48,13 @@ def make_report(
     """
     client = open_client(tracking_uri)
     parent = find_launch(client, study, parent_run_id)
-    report = summarise(client, load_launch(client, parent), metric, epoch, higher_is_better, alpha, margin)
+    # Runs left RUNNING by a launch that died are marked KILLED first, and the report says so.
+    stale = describe(reap_stale_runs(client, [parent.info.experiment_id]))
+    if stale:
+        parent = client.get_run(parent.info.run_id)
+    launch = load_launch(client, parent)
+    launch.notes.extend([stale] if stale else [])
+    report = summarise(client, launch, metric, epoch, higher_is_better, alpha, margin)
     pictures = draw(report)
     folder = _new_folder(Path(out_root), report.launch.study, report.created)
     for picture in pictures:

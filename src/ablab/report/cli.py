@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import NoReturn
 
+from ablab.errors import TrackingUnavailable
 from ablab.report.build import make_report
 from ablab.report.errors import ReportError
 from ablab.report.metric import EPOCH_CHOICES
 from ablab.report.stats import ALPHA
 from ablab.report.studies import StudyIndex, open_client
+from ablab.server_check import check_tracking_server, uri_source
 from ablab.tracking import resolve_tracking_uri
 
 
@@ -54,8 +57,16 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
+    if args.parent_run_id is not None and not args.parent_run_id.strip():
+        _fail(
+            "--run-id is empty; give a study launch's parent run id (the study prints it; "
+            "`ablab-report --list` shows the latest of each study), or leave --run-id out for the "
+            "latest launch."
+        )
     uri = resolve_tracking_uri(args.tracking_uri, Path.cwd())
     try:
+        source = "--tracking-uri" if args.tracking_uri else uri_source(None)
+        check_tracking_server(uri, source, consequence="No report was written.")
         if args.list:
             index = StudyIndex(open_client(uri))
             print("\n".join(index.summary()) or f"no studies in {uri}")
@@ -73,9 +84,15 @@ def main(argv: list[str] | None = None) -> None:
             log_to_mlflow=not args.no_log,
             echo=True,
         )
-    except ReportError as error:
-        print(f"ablab-report: {error}", file=sys.stderr)
-        sys.exit(2)
+    except (ReportError, TrackingUnavailable) as error:
+        _fail(str(error))
+    except OSError as error:
+        _fail(f"cannot write the report under {args.out}: {error}. Choose a folder you can write with --out.")
+
+
+def _fail(message: str) -> NoReturn:
+    print(f"ablab-report: {message}", file=sys.stderr)
+    sys.exit(2)
 
 
 if __name__ == "__main__":

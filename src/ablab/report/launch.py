@@ -1,7 +1,8 @@
 """The study contract: a launch's plan, and for each planned job the run that answers it.
 
 A relaunch skips jobs already FINISHED earlier, so a job's run may belong to an older parent:
-for each planned run_key the newest FINISHED run in the experiment counts, whoever its parent.
+for each planned run_key the newest FINISHED run counts among the launch's own runs and the
+runs that started before it. A later launch's runs never answer for this one.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ def load_launch(client: MlflowClient, parent: Run) -> Launch:
         arms = [reference] + [arm for arm in arms if arm != reference]
     else:
         notes.append(f"The reference arm {reference!r} is not in the plan: no arm is compared with it.")
-    keyed = runs[runs[RUN_KEY_COLUMN].isin(set(plan["run_key"]))]
+    keyed = _of_this_launch(runs[runs[RUN_KEY_COLUMN].isin(set(plan["run_key"]))], parent)
     newest_first = keyed.sort_values("start_time", ascending=False, kind="stable")
     finished_runs = newest_first[newest_first["status"] == "FINISHED"].drop_duplicates(RUN_KEY_COLUMN)
     finished = plan.merge(finished_runs, left_on="run_key", right_on=RUN_KEY_COLUMN, how="inner")
@@ -97,6 +98,16 @@ def load_launch(client: MlflowClient, parent: Run) -> Launch:
         notes=notes,
         parent_tags=dict(tags),
     )
+
+
+def _of_this_launch(runs: pd.DataFrame, parent: Run) -> pd.DataFrame:
+    """The launch's own child runs, and runs that started before it did (the FINISHED ones it
+    skipped, earlier attempts); never the runs of a later launch."""
+    if runs.empty:
+        return runs
+    parents = runs.get("tags.mlflow.parentRunId", pd.Series(None, runs.index, dtype=object))
+    own = parents.eq(parent.info.run_id)
+    return runs[own | (runs["start_time"] < parent.info.start_time)]
 
 
 def _children_only(runs: pd.DataFrame) -> pd.DataFrame:

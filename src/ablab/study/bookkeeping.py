@@ -14,6 +14,7 @@ from pathlib import Path
 from mlflow.entities import Param, RunStatus, RunTag
 from mlflow.tracking import MlflowClient
 
+from ablab.liveness import HEARTBEAT, owner_tags
 from ablab.tags import (
     DESIGN,
     DESIGN_PARAM,
@@ -77,8 +78,10 @@ def open_study(
             STUDY: study,
             DESIGN: design,
             REFERENCE_ARM: reference,
+            **owner_tags(),
         },
     )
+    HEARTBEAT.add(client, run.info.run_id)  # the study's lease lives as long as its heartbeat
     params = {DESIGN_PARAM: design, N_ARMS_PARAM: n_arms, N_SEEDS_PARAM: n_seeds, N_PLANNED_PARAM: len(plan)}
     client.log_batch(run.info.run_id, params=[Param(k, str(v)) for k, v in params.items()])
     client.log_text(run.info.run_id, json.dumps([asdict(p) for p in plan], indent=1), "plan.json")
@@ -93,10 +96,12 @@ def close_study(client: MlflowClient, parent_run_id: str, counts: dict[str, int]
     )
     status = FAILED if counts.get("failed", 0) else FINISHED
     client.set_terminated(parent_run_id, status)
+    HEARTBEAT.remove(parent_run_id)
 
 
 def kill_study(client: MlflowClient, parent_run_id: str) -> int:
-    """After Ctrl-C: mark the parent and any child still RUNNING as KILLED; returns how many."""
+    """After Ctrl-C or a crashed launcher: the parent and any child still RUNNING end KILLED;
+    returns how many children."""
     experiment_id = client.get_run(parent_run_id).info.experiment_id
     running = search_all_runs(
         client,
@@ -108,4 +113,5 @@ def kill_study(client: MlflowClient, parent_run_id: str) -> int:
         client.set_terminated(run.info.run_id, KILLED)
         killed += 1
     client.set_terminated(parent_run_id, KILLED)
+    HEARTBEAT.remove(parent_run_id)
     return killed

@@ -6,6 +6,7 @@ runs already FINISHED, keeps going when a job fails, and ends the parent with th
 """
 
 import logging
+import sys
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -72,19 +73,19 @@ class AblationSweeper(Sweeper):
     def sweep(self, arguments: list[str]) -> Any:
         import sys
 
-        from ablab.errors import ConfigError, TrackingUnavailable
+        from ablab.errors import ConfigError, StudyBusy, TrackingUnavailable
 
         try:
             return self._sweep(arguments)
-        except (ConfigError, TrackingUnavailable) as error:
+        except (ConfigError, StudyBusy, TrackingUnavailable) as error:
             print(f"ablab-train: {error}", file=sys.stderr)
             raise SystemExit(2) from error
 
     def _sweep(self, arguments: list[str]) -> Any:
-        from mlflow.tracking import MlflowClient
-
         from ablab.errors import ConfigError
+        from ablab.lease import claim, prepare_launch
         from ablab.server_check import check_tracking_server, uri_source
+        from ablab.store import prepare_store
         from ablab.study.bookkeeping import finished_run_keys, open_study, store_exists
         from ablab.study.design import plan_arms
         from ablab.study.jobs import plan_jobs
@@ -119,13 +120,17 @@ class AblationSweeper(Sweeper):
         refuse_dead_factors([(j.arm, j.config) for j in per_arm.values()], Fingerprints())
 
         # Opening a client creates a missing sqlite store: a dry run must not.
-        existing = store_exists(tracking_uri)
-        done = finished_run_keys(MlflowClient(tracking_uri), spec.name) if existing else set()
+        client = None
+        if store_exists(tracking_uri) or not self.dry_run:
+            client = prepare_store(tracking_uri, uri_source(config.tracking.uri))
+        notes = prepare_launch(client, spec.name, self.dry_run) if client else []  # dead runs: KILLED
+        done = finished_run_keys(client, spec.name) if client else set()
         print(format_plan(spec.name, spec.design, jobs, done, spec.rerun), flush=True)
+        for note in notes:
+            print(note, flush=True)
         if self.dry_run:
-            print("Dry run: nothing trained, nothing written to MLflow.")
+            print("Dry run: nothing trained; only runs found dead were marked KILLED.")
             return []
-        client = MlflowClient(tracking_uri)
 
         from ablab.study.bookkeeping import PlannedRun
 
@@ -145,6 +150,7 @@ class AblationSweeper(Sweeper):
 
         client.set_tag(parent_run_id, METRIC, spec.metric)
         client.set_tag(parent_run_id, DIRECTION, spec.direction)
+        claim(client, parent_run_id, spec.name)  # two launches at once: the later one gives way
         log.info("Study %r: parent run %s in %s", spec.name, parent_run_id, tracking_uri)
         return self._run(client, spec, jobs, done, tracking_uri, parent_run_id)
 
@@ -161,6 +167,15 @@ class AblationSweeper(Sweeper):
             killed = kill_study(client, parent_run_id)
             print(f"Interrupted: parent run and {killed} running child run(s) marked KILLED.")
             raise
+        except Exception as error:  # the launcher broke (a worker killed): end the launch cleanly
+            killed = kill_study(client, parent_run_id)
+            print(
+                f"ablab-train: the launcher failed ({type(error).__name__}: {error}); parent run and "
+                f"{killed} running child run(s) marked KILLED. Launch again to resume: FINISHED runs are "
+                "skipped.",
+                file=sys.stderr,
+            )
+            raise SystemExit(1) from error
         _release_workers()
         outcome_of = {id(j): "skipped" for j in jobs}
         errors: dict[str, str] = {}

@@ -1,0 +1,39 @@
+"""Checks ``ablab-train`` makes before Hydra starts, and how it ends when its reader goes away."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+# Flags that only print (help, config, info): they write nothing, anywhere.
+_PRINT_ONLY = ("-h", "--help", "--hydra-help", "-c", "--cfg", "-i", "--info", "--shell-completion")
+
+
+def read_only_working_directory(argv: Sequence[str], cwd: str | None = None) -> str | None:
+    """The problem, in one paragraph, when Hydra and MLflow would have to write in a read-only
+    working directory; None when they can (or write elsewhere, or nothing is written)."""
+    cwd = cwd or os.getcwd()
+    if os.access(cwd, os.W_OK | os.X_OK) or any(a.split("=")[0] in _PRINT_ONLY for a in argv):
+        return None
+    moved = {a.split("=", 1)[0].lstrip("+") for a in argv if "=" in a}
+    if {"hydra.run.dir", "hydra.sweep.dir"} & moved:
+        return None  # outputs go elsewhere; a store left in cwd is checked when it is opened
+    return (
+        f"the working directory {cwd} is read-only, and ablab writes there: Hydra's outputs "
+        "(outputs/ for a run, multirun/ for a study or sweep) and, by default, the MLflow store "
+        "mlflow.db. Nothing was trained or logged. Run from a folder you can write to, or send "
+        "both elsewhere: hydra.run.dir=/writable/run (a run) or hydra.sweep.dir=/writable/sweep "
+        "(a study), and tracking.uri=sqlite:////writable/mlflow.db."
+    )
+
+
+def quiet_on_broken_pipe(entry: Callable[[], None]) -> None:
+    """Run ``entry``; when stdout's reader closed early (``ablab-train --help | head``), end
+    quietly as the Python docs advise instead of printing a BrokenPipeError traceback."""
+    try:
+        entry()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)

@@ -1,0 +1,60 @@
+"""Open a tracking store safely: one process at a time creates a fresh sqlite file.
+
+MLflow creates and migrates a sqlite store on first use; two launches that meet a store file
+that does not exist yet race on its tables (``table _alembic_tmp_experiments already exists``).
+A file lock beside the store serialises that first use. A folder that cannot be written is
+said plainly, before MLflow spends minutes retrying.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from filelock import FileLock
+from mlflow.tracking import MlflowClient
+
+from ablab.errors import TrackingUnavailable
+
+LOCK_TIMEOUT_S = 300.0  # a first migration takes seconds; a lock held longer is a hung process
+
+
+def sqlite_path(tracking_uri: str) -> Path | None:
+    if not tracking_uri.startswith("sqlite:///"):
+        return None
+    return Path(tracking_uri.removeprefix("sqlite:///").split("?")[0])
+
+
+def check_writable(tracking_uri: str, source: str = "tracking.uri") -> None:
+    """Raise TrackingUnavailable when a sqlite store's folder (sqlite writes its journal beside
+    the file) or the file itself cannot be written."""
+    path = sqlite_path(tracking_uri)
+    if path is None:
+        return
+    folder = path.parent
+    problem = None
+    if not folder.is_dir():
+        problem = f"its folder {folder} does not exist"
+    elif not os.access(folder, os.W_OK | os.X_OK):
+        problem = f"its folder {folder} is read-only"
+    elif path.exists() and not os.access(path, os.W_OK):
+        problem = "the file is read-only"
+    if problem:
+        raise TrackingUnavailable(
+            f"the MLflow store {path} (tracking URI {tracking_uri}, from {source}) cannot be written: "
+            f"{problem}. Nothing was trained or logged. Run from a folder you can write to, or set "
+            "tracking.uri (or $MLFLOW_TRACKING_URI) to a store you can write, e.g. "
+            "tracking.uri=sqlite:////home/me/mlflow.db."
+        )
+
+
+def prepare_store(tracking_uri: str, source: str = "tracking.uri") -> MlflowClient:
+    """A client on the store, created and migrated (sqlite: under a file lock) before it returns."""
+    path = sqlite_path(tracking_uri)
+    if path is None:
+        return MlflowClient(tracking_uri)
+    check_writable(tracking_uri, source)
+    with FileLock(f"{path}.lock", timeout=LOCK_TIMEOUT_S):
+        client = MlflowClient(tracking_uri)  # MLflow creates and migrates the tables here
+        client.search_experiments(max_results=1)
+    return client
