@@ -43,6 +43,7 @@ class Outcome:
     run_key: str
     metrics: dict[str, float] | None = None
     error: BaseException | None = None
+    run_id: str | None = None
 
 
 def train_pack(members: Sequence[PackMember], base_dir: Path, threads: int | None) -> list[Outcome]:
@@ -82,9 +83,9 @@ def train_pack(members: Sequence[PackMember], base_dir: Path, threads: int | Non
             tags["ablab.pack_size"] = str(len(members))
             names.append(run_name(member.config, tags))
             recorders.append(
-                start_run(client, experiment_id, names[-1], tags, member.config.tracking.parent_run_id)
+                start_run(client, experiment_id, names[-1], tags, member.config.tracking.get("parent_run_id"))
             )
-            log_setup(recorders[-1], member.config)
+            log_setup(recorders[-1], member.config, member.overrides, splits)
             recorders[-1].log_text(summaries[shape], "model_summary.txt")
 
         models = FusedMLPs(configs, input_dim=splits.x_train.shape[1])
@@ -134,14 +135,14 @@ def train_pack(members: Sequence[PackMember], base_dir: Path, threads: int | Non
             log_result(recorder, metrics, histories[index], names[index], threads)
         except Exception as error:
             fail_run(recorder, error)
-            outcomes.append(Outcome(key, error=error))
+            outcomes.append(Outcome(key, error=error, run_id=recorder.run_id))
         except BaseException as error:  # Ctrl-C: this run and the ones not ended yet
             for rest in recorders[index:]:
                 fail_run(rest, error)
             raise
         else:
             finish_run(recorder)
-            outcomes.append(Outcome(key, metrics=metrics))
+            outcomes.append(Outcome(key, metrics=metrics, run_id=recorder.run_id))
     return outcomes
 
 
