@@ -27,10 +27,11 @@ def run_summary(tracking_uri: str, run_id: str) -> str:
     experiment = client.get_experiment(run.info.experiment_id)
     # Per-epoch metrics (loss, val_accuracy, ...) are curves: the summary shows the final ones.
     finals = {k: v for k, v in run.data.metrics.items() if k.startswith("test_") or k in HEADLINE_METRICS}
+    error = run.data.tags.get("ablab.error")
     return "\n".join(
         [
             f"Run {run.info.status}: {run.info.run_name}",
-            f"  {format_metrics(finals)}",
+            f"  {format_metrics(finals)}" if finals else f"  error       {error}",
             *_where(tracking_uri, experiment.name, experiment.experiment_id, run_id, "run id"),
         ]
     )
@@ -45,15 +46,12 @@ def _where(tracking_uri: str, experiment: str, experiment_id: str, run_id: str, 
     ]
 
 
-def study_summary(
-    tracking_uri: str, parent_run_id: str, counts: Mapping[str, int], seconds: float, report: str | None
-) -> str:
-    """One screen on a finished study launch: run counts, parent run, report and the UI command."""
+def study_summary(tracking_uri: str, parent_run_id: str, seconds: float, report: str | None) -> str:
+    """The end of a study launch, after its outcome table: the parent run, report and UI command."""
     client = MlflowClient(tracking_uri)
     experiment = client.get_experiment(client.get_run(parent_run_id).info.experiment_id)
     lines = [
-        f"Study {experiment.name!r} done in {seconds:.1f} s: {counts.get('finished', 0)} finished, "
-        f"{counts.get('skipped', 0)} skipped (already FINISHED), {counts.get('failed', 0)} failed",
+        f"Study {experiment.name!r} launch took {seconds:.1f} s",
         *_where(tracking_uri, experiment.name, experiment.experiment_id, parent_run_id, "parent run"),
     ]
     if report:

@@ -41,7 +41,7 @@ def train(
     Raises ConfigError / DatasetUnavailable / TrackingUnavailable before anything is written
     to MLflow. Ends by logging the run summary (metrics, run id, store, how to open the UI).
     """
-    import_tensorflow()
+    import_tensorflow()  # before the modules that import it
     from ablab.data import load_dataset
     from ablab.fused.pack import PackMember, train_pack
     from ablab.fused.support import fall_back_if_needed
@@ -94,13 +94,18 @@ def train_pack_job(cfg: DictConfig, base_dir: str | Path) -> dict[str, str]:
 
     Returns each run key with its error ("" when the run FINISHED), for the sweeper's summary.
     """
-    import_tensorflow()
+    import_tensorflow()  # before the modules that import it
     from ablab.fused.pack import train_pack
     from ablab.fused.pack_file import read_pack
-    from ablab.tracking import error_summary
+    from ablab.run_summary import run_summary
+    from ablab.tracking import error_summary, resolve_tracking_uri
 
     threads = configure_threads(cfg.trainer.threads)
-    outcomes = train_pack(read_pack(cfg.pack), Path(base_dir), threads)
+    members = read_pack(cfg.pack)
+    outcomes = train_pack(members, Path(base_dir), threads)
+    for member, outcome in zip(members, outcomes, strict=True):
+        if outcome.run_id is not None:
+            log.info(run_summary(resolve_tracking_uri(member.config.tracking.uri, base_dir), outcome.run_id))
     return {o.run_key: error_summary(o.error) if o.error else "" for o in outcomes}
 
 
@@ -114,11 +119,20 @@ def _check_objective(cfg: DictConfig) -> None:
         raise ConfigError(f"objective={cfg.objective!r} is not a final metric; allowed: {allowed}.")
 
 
+def _console_warnings_only() -> None:
+    """Raise the job's console log handlers to WARNING; its log file keeps every line."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
+            handler.setLevel(logging.WARNING)
+
+
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
 def _hydra_main(cfg: DictConfig) -> dict[str, float] | float | dict[str, str]:
     """The final metrics; with ``objective`` set, that one metric as a float (what Optuna needs);
     for a study's fused pack job, each run's error by run key."""
     hydra_cfg = HydraConfig.get()
+    if cfg.get("pack") or cfg.tracking.get("parent_run_id"):
+        _console_warnings_only()  # a study job: its lines go to its log file, the bar to the console
     try:
         if cfg.get("pack"):
             return train_pack_job(cfg, hydra_cfg.runtime.cwd)
