@@ -13,13 +13,15 @@ from typing import Any
 from hydra.core.hydra_config import HydraConfig
 
 
-def quiet_tensorflow() -> None:
-    """Keep TensorFlow's C++ INFO/WARNING lines off the console; must run before TF is imported.
+def quiet_console() -> None:
+    """Keep TensorFlow's C++ INFO/WARNING lines and MLflow's artifact download bars (the report
+    reads curves and artifacts) off the console; must run before TF is imported.
 
-    ``TF_CPP_MIN_LOG_LEVEL`` set by the user (0 shows everything) is left alone. Worker
-    processes started later (joblib) inherit the setting.
+    Values the user set (``TF_CPP_MIN_LOG_LEVEL=0`` shows everything) are left alone. Worker
+    processes started later (joblib) inherit the settings.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     for name in ("tensorflow", "absl"):
         logging.getLogger(name).setLevel(logging.ERROR)
 

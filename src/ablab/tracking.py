@@ -188,8 +188,17 @@ class RunRecorder:
     def log_figure(self, figure: Any, path: str) -> None:
         self.client.log_figure(self.run_id, figure, path)
 
-    def log_inputs(self, datasets: Sequence[DatasetInput]) -> None:
-        self.client.log_inputs(self.run_id, datasets=list(datasets))
+    def log_inputs(self, datasets: Sequence[DatasetInput], attempts: int = 5) -> None:
+        """Log dataset inputs. MLflow's store looks a dataset up, then inserts it: parallel jobs
+        logging the same one race on the insert; the loser's retry finds it."""
+        for attempt in range(attempts):
+            try:
+                self.client.log_inputs(self.run_id, datasets=list(datasets))
+                return
+            except MlflowException as error:
+                if "unique constraint" not in str(error).lower() or attempt == attempts - 1:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
 
 
 def start_run(

@@ -22,7 +22,7 @@ from omegaconf import DictConfig
 
 from ablab.config import register_schemas
 from ablab.errors import ConfigError, DatasetUnavailable, Diverged, TrackingUnavailable
-from ablab.runtime import configure_threads, import_tensorflow, quiet_tensorflow
+from ablab.runtime import configure_threads, import_tensorflow, quiet_console
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +152,7 @@ def _hydra_main(cfg: DictConfig) -> dict[str, float] | float | dict[str, str]:
 
 
 def main() -> None:
-    quiet_tensorflow()
+    quiet_console()
     register_schemas()
     _hydra_main()
 
