@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -106,6 +107,7 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"ablab-ui: no MLflow store at {tracking_uri}; train a run or pass --tracking-uri.")
     url = runs_url(f"http://{HOST}:{args.port}", experiment_id(tracking_uri, args.experiment))
     server = start_server(tracking_uri, args.port)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop the server on SIGTERM too
     try:
         wait_until_serving(f"http://{HOST}:{args.port}", server)
         print(f"MLflow UI on {tracking_uri}:\n  {url}\n(Ctrl-C stops it)", flush=True)
