@@ -1,6 +1,7 @@
 """The ablation sweeper end to end: real `ablab-train` processes, real sqlite stores in tmp dirs."""
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -83,6 +84,12 @@ def test_joblib_study_on_fresh_store_then_resume(tmp_path):
     first = ablab_train(tmp_path, "study=tiny", "hydra.launcher.n_jobs=2")
     assert first.returncode == 0, first.stderr[-3000:]
     assert "6 finished, 0 skipped" in first.stdout
+    # The study's last lines: its parent run, store, report and how to see the runs.
+    report_html = re.search(r"  report      (\S+)", first.stdout).group(1)
+    assert (tmp_path / report_html).is_file()
+    assert f"see runs    ablab-ui --tracking-uri sqlite:///{tmp_path / 'mlflow.db'} --experiment tiny" in (
+        first.stdout
+    )
 
     client = client_for(tmp_path)
     parents, children = study_runs(client)
