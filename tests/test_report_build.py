@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import html
+import json
 import math
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -142,21 +145,25 @@ def test_user_strings_are_escaped_in_markdown_and_html(tmp_path: Path) -> None:
     assert pd.read_csv(folder / "table.csv")["arm"].tolist()[1] == nasty  # CSV keeps the data as is
 
 
-def test_html_report_renders_in_headless_chromium(demo_report, tmp_path: Path) -> None:
+def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    """Headless Chromium with a throwaway profile and no network chatter; skips without one."""
     browser = shutil.which("chromium") or (
         "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
     )
     if browser is None:
         pytest.skip("no chromium on PATH or at /usr/bin/chromium (Debian: apt-get install chromium)")
-    _, folder = demo_report
-    shot = tmp_path / "shot.png"
     command = [
         browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}", "--window-size=1200,2000",
-        (folder / "report.html").resolve().as_uri(),
+        f"--user-data-dir={tmp_path / 'profile'}", *args,
     ]  # fmt: skip
-    subprocess.run(command, capture_output=True, timeout=60, check=False)
+    return subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_html_report_renders_in_headless_chromium(demo_report, tmp_path: Path) -> None:
+    _, folder = demo_report
+    shot = tmp_path / "shot.png"
+    chromium(tmp_path, f"--screenshot={shot}", "--window-size=1200,2000", (folder / "report.html").as_uri())
     assert shot.exists() and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     import matplotlib.image
 
@@ -165,3 +172,29 @@ def test_html_report_renders_in_headless_chromium(demo_report, tmp_path: Path) -
     not_white = (pixels < 0.9).any(axis=2)
     assert not_white.mean() > 0.02  # text, table rules and figures, not a blank page
     assert pixels.std() > 0.05
+
+
+# Appended to a copy of the report: the widths of the window, the page, the ablation table and
+# the box around it, written into the DOM for --dump-dom.
+_MEASURE = """<script>
+const box = document.querySelector('table').parentElement;
+document.body.dataset.layout = JSON.stringify({
+  window: window.innerWidth, page: document.documentElement.scrollWidth,
+  box: box.clientWidth, table: box.scrollWidth});
+</script>"""
+
+
+@pytest.mark.parametrize("width", [900, 1280])
+def test_report_never_scrolls_sideways_its_table_scrolls_in_its_box(demo_report, tmp_path, width) -> None:
+    _, folder = demo_report
+    measured = tmp_path / "measured.html"
+    measured.write_text((folder / "report.html").read_text().replace("</body>", _MEASURE + "</body>"))
+    page = chromium(tmp_path, f"--window-size={width},2000", "--dump-dom", measured.as_uri())
+    found = re.search(r'data-layout="([^"]+)"', page.stdout)
+    assert found, page.stderr[-2000:]
+    layout = json.loads(html.unescape(found.group(1)))
+    assert layout["window"] == width
+    assert layout["page"] <= layout["window"]  # no horizontal page scroll
+    assert layout["box"] <= layout["window"]
+    if width == 900:  # the ablation table is wider than 900 px: its own box scrolls instead
+        assert layout["table"] > layout["box"]

@@ -1,6 +1,7 @@
 """The ablation sweeper end to end: real `ablab-train` processes, real sqlite stores in tmp dirs."""
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -10,6 +11,7 @@ import pandas as pd
 import pytest
 from mlflow.entities import RunStatus
 from mlflow.tracking import MlflowClient
+from omegaconf import OmegaConf
 
 from ablab.study.bookkeeping import kill_study, open_study
 from ablab.tracking import search_all_runs
@@ -82,6 +84,12 @@ def test_joblib_study_on_fresh_store_then_resume(tmp_path):
     first = ablab_train(tmp_path, "study=tiny", "hydra.launcher.n_jobs=2")
     assert first.returncode == 0, first.stderr[-3000:]
     assert "6 finished, 0 skipped" in first.stdout
+    # The study's last lines: its parent run, store, report and how to see the runs.
+    report_html = re.search(r"  report      (\S+)", first.stdout).group(1)
+    assert (tmp_path / report_html).is_file()
+    assert f"see runs    ablab-ui --tracking-uri sqlite:///{tmp_path / 'mlflow.db'} --experiment tiny" in (
+        first.stdout
+    )
 
     client = client_for(tmp_path)
     parents, children = study_runs(client)
@@ -208,6 +216,23 @@ def test_fused_study_packs_falls_back_isolates_and_resumes(tmp_path):
         assert tags["mlflow.parentRunId"] == parents[0].info.run_id
         if child.info.status == "FINISHED":
             assert {"test_accuracy", "loss", "val_accuracy"} <= set(child.data.metrics)
+        # Each run's own Hydra files, also for packed runs (whose Hydra job was the pack's).
+        hydra_dir = Path(client.download_artifacts(child.info.run_id, ".hydra", str(tmp_path / "dl")))
+        overrides = OmegaConf.to_container(OmegaConf.load(hydra_dir / "overrides.yaml"))
+        assert " ".join(overrides) == tags["hydra_overrides"] and f"ablab.arm:'{arm}'" in overrides[-1]
+        assert not any(o.startswith("+pack=") for o in overrides)
+        assert OmegaConf.load(hydra_dir / "hydra.yaml").hydra.overrides.task == overrides
+        assert OmegaConf.load(hydra_dir / "config.yaml").trainer.seed == int(tags["ablab.seed"])
+        # Both engines, jobs in parallel: every run has its three splits as dataset inputs.
+        inputs = client.get_run(child.info.run_id).inputs.dataset_inputs
+        assert sorted(i.tags[0].value for i in inputs) == ["test", "train", "validation"]
+    # The compare view gets one axis per key: every arm has the same param keys, whatever args
+    # its options take (sgd: momentum, nesterov; adam: betas...; explode: none), and no
+    # setting that cannot change the numbers.
+    assert len({frozenset(c.data.params) for c in children}) == 1
+    args = {c.data.params["optimizer.args"] for c in children}
+    assert len(args) == 3 and {'{"momentum": 0.0, "nesterov": false}', "{}"} < args
+    assert not {"trainer.verbose", "tracking.uri", "objective"} & set(children[0].data.params)
     (report_dir,) = (tmp_path / "reports" / "tiny").iterdir()
     table = pd.read_csv(report_dir / "table.csv").set_index("arm")
     assert table["n_finished"].to_dict() == {

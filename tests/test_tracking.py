@@ -8,8 +8,8 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from ablab.tracking import (
+    config_entries,
     ensure_experiment,
-    flatten_params,
     git_commit,
     recorded_run,
     resolve_tracking_uri,
@@ -27,9 +27,9 @@ def test_tracking_uri_config_key_then_environment_then_start_directory(tmp_path,
 
 def test_params_are_the_resolved_config_with_dotted_keys():
     cfg, _ = compose_run(["+tracking.tags.owner=me"])
-    params = flatten_params(cfg)
+    params, _ = config_entries(cfg)
     assert params["optimizer.learning_rate"] == "0.001"
-    assert params["initializer.args.minval"] == "-0.05"
+    assert params["initializer.args"] == '{"maxval": 0.05, "minval": -0.05}'
     assert params["model.hidden_units"] == "[50, 50, 50, 50]"
     assert params["dataset.path"] == "None"
     assert params["trainer.epochs"] == "100"

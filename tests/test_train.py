@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import shutil
 from types import SimpleNamespace
@@ -11,7 +12,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 from omegaconf import OmegaConf
 
-import ablab.train
+import ablab.datasets
 from ablab.errors import Diverged
 from ablab.run_key import run_key
 from ablab.train import train
@@ -55,7 +56,7 @@ def test_run_finishes_with_the_config_as_dotted_params(finished):
     params = finished.run.data.params
     assert params["optimizer.name"] == "sgd"
     assert params["optimizer.learning_rate"] == "0.001"
-    assert params["initializer.args.maxval"] == "0.05"
+    assert params["initializer.args"] == '{"maxval": 0.05, "minval": -0.05}'
     assert params["model.hidden_units"] == "[8]"
     assert params["trainer.epochs"] == "2"
     assert params["trainer.validation_split"] == "0.3"
@@ -107,6 +108,54 @@ def test_artifacts_config_learning_curve_and_summary(finished):
     assert f"{TINY_PARAMS:,}" in artifact_text(client, run, "model_summary.txt", directory)
 
 
+def test_settings_that_never_change_the_numbers_are_tags_not_params(finished):
+    params, tags = finished.run.data.params, finished.run.data.tags
+    settings = ("trainer.verbose", "trainer.threads", "trainer.steps_per_execution", "objective")
+    assert {key: tags[key] for key in settings} == {
+        "trainer.verbose": "0",
+        "trainer.threads": "None",
+        "trainer.steps_per_execution": "32",
+        "objective": "None",
+    }
+    assert tags["tracking.uri"] == sqlite_uri(finished.directory)
+    assert not any(key.startswith(("tracking", "objective", "pack", "study")) for key in params)
+    assert not set(settings) & set(params)
+    assert {"trainer.epochs", "trainer.seed", "trainer.engine"} <= set(params)
+
+
+def test_mlflow_standard_source_tags(finished):
+    import getpass
+
+    tags = finished.run.data.tags
+    assert tags["mlflow.source.name"] == "ablab-train"
+    assert tags["mlflow.source.type"] == "LOCAL"
+    assert tags["mlflow.user"] == getpass.getuser()
+    # A plain temporary folder is no git checkout: no commit claimed.
+    assert "mlflow.source.git.commit" not in tags and "git_commit" not in tags
+
+
+def test_each_split_is_logged_as_a_dataset_input(finished):
+    inputs = finished.client.get_run(finished.run.info.run_id).inputs.dataset_inputs
+    by_context = {i.tags[0].value: i.dataset for i in inputs}
+    assert set(by_context) == {"train", "validation", "test"}
+    # mnist_5k: 3,500 training images, Keras holds out the last 30% of them; 1,500 test images.
+    rows = {context: json.loads(d.profile)["features_shape"][0] for context, d in by_context.items()}
+    assert rows == {"train": 2450, "validation": 1050, "test": 1500}
+    assert all(d.name == "mnist_5k" and d.source_type == "code" for d in by_context.values())
+    assert len({d.digest for d in by_context.values()}) == 3
+    assert json.loads(by_context["test"].source)["tags"]["random_state"] == 7
+
+
+def test_hydra_config_files_are_logged_beside_config_yaml(finished):
+    client, run, directory = finished.client, finished.run, finished.directory
+    files = {a.path for a in client.list_artifacts(run.info.run_id, ".hydra")}
+    assert files == {".hydra/config.yaml", ".hydra/overrides.yaml"}  # hydra.yaml: only under Hydra
+    config = OmegaConf.create(artifact_text(client, run, ".hydra/config.yaml", directory))
+    assert OmegaConf.to_container(config, resolve=True) == OmegaConf.to_container(finished.cfg, resolve=True)
+    overrides = OmegaConf.create(artifact_text(client, run, ".hydra/overrides.yaml", directory))
+    assert list(overrides) == finished.overrides
+
+
 def test_no_matplotlib_figure_is_left_open(finished):
     import matplotlib.pyplot as plt
 
@@ -138,14 +187,14 @@ def test_diverging_run_ends_failed_and_tagged(store):
 
 
 def test_run_failing_after_training_ends_failed_with_error_text(store, workdir, monkeypatch):
-    real_load = ablab.train.load_dataset
+    real_load = ablab.datasets.load_dataset
 
     def load_with_broken_test_set(cfg):
         """The real data, but test images one pixel row short: evaluate() fails after the fit."""
         splits = real_load(cfg)
         return dataclasses.replace(splits, x_test=splits.x_test[:, :-1])
 
-    monkeypatch.setattr(ablab.train, "load_dataset", load_with_broken_test_set)
+    monkeypatch.setattr(ablab.datasets, "load_dataset", load_with_broken_test_set)
     assert run_cli(monkeypatch, *TINY, f"hydra.run.dir={workdir}/outputs") != 0
 
     (run,) = all_runs(store)  # the default store, in the directory the command started in

@@ -90,11 +90,14 @@ class TrainerConfig:
 
 @dataclass
 class TrackingConfig:
-    """Where runs are logged. ``uri`` None means $MLFLOW_TRACKING_URI, else ./mlflow.db."""
+    """Where runs are logged. ``uri`` None means $MLFLOW_TRACKING_URI, else ./mlflow.db.
+
+    The study sweeper adds ``+tracking.parent_run_id`` to its jobs: not a user setting, so not
+    in the schema (nor in ``--help`` / ``--cfg job``).
+    """
 
     uri: str | None = None
     experiment: str = "ablab"
-    parent_run_id: str | None = None
     # Extra run tags; the study sweeper fills the ablab.* tags here.
     tags: dict[str, str] = field(default_factory=dict)
 
@@ -121,8 +124,7 @@ class TrainConfig:
     # The final metric `ablab-train` returns to its sweeper as a float (an Optuna search in
     # conf/hparams_search/ sets it); None returns them all. Not part of the run key.
     objective: str | None = None
-    # Set by the study sweeper only: a file of run configs the fused engine trains together.
-    pack: str | None = None
+    # The study sweeper's fused jobs add ``+pack=<file>`` (runs the fused engine trains together).
 
 
 def register_schemas() -> None:

@@ -6,22 +6,28 @@ report whether ``model.fit`` or the fused engine trained it; only ``ablab.engine
 
 from __future__ import annotations
 
+import copy
+import getpass
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from hydra.core.hydra_config import HydraConfig
 from mlflow.tracking import MlflowClient
-from omegaconf import DictConfig, OmegaConf
+from mlflow.utils import mlflow_tags
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from ablab.curves import learning_curve_figure
+from ablab.datasets import Splits
 from ablab.run_key import run_key
+from ablab.scaling import fit_rows
 from ablab.server_check import check_tracking_server, uri_source
 from ablab.store import check_writable, prepare_store
 from ablab.tags import ARM, ENGINE, GIT_COMMIT, HYDRA_OVERRIDES, RUN_KEY, THREADS
 from ablab.tracking import (
     RunRecorder,
+    config_entries,
     ensure_experiment,
-    flatten_params,
     git_commit,
     library_versions,
     resolve_tracking_uri,
@@ -64,10 +70,25 @@ def run_tags(
     tags[RUN_KEY] = run_key(cfg)
     tags[ENGINE] = cfg.trainer.engine
     tags.update(library_versions())
+    tags.update(source_tags(base_dir))
+    tags.update(config_entries(cfg)[1])  # settings that never change the numbers
+    tags.update(cfg.tracking.tags)
+    return tags
+
+
+def source_tags(base_dir: Path) -> dict[str, str]:
+    """MLflow's own source tags, which its UI shows as the run's Source, commit and user."""
+    tags = {
+        mlflow_tags.MLFLOW_SOURCE_NAME: "ablab-train",
+        mlflow_tags.MLFLOW_SOURCE_TYPE: "LOCAL",
+    }
+    try:
+        tags[mlflow_tags.MLFLOW_USER] = getpass.getuser()
+    except (OSError, KeyError):  # no login name (some containers)
+        pass
     commit = git_commit(base_dir)
     if commit:
         tags[GIT_COMMIT] = commit
-    tags.update(cfg.tracking.tags)
     return tags
 
 
@@ -97,10 +118,57 @@ def run_name(cfg: DictConfig, tags: Mapping[str, str], overrides: Sequence[str] 
     return " ".join([arm, *changed, f"seed={cfg.trainer.seed}"])[:250]
 
 
-def log_setup(recorder: RunRecorder, cfg: DictConfig) -> None:
-    """Before training: the params and the resolved config."""
-    recorder.log_params(flatten_params(cfg))
+def log_setup(recorder: RunRecorder, cfg: DictConfig, overrides: Sequence[str], splits: Splits) -> None:
+    """Before training: the params, the resolved config, Hydra's own config files and the data."""
+    recorder.log_params(config_entries(cfg)[0])
     recorder.log_text(OmegaConf.to_yaml(cfg, resolve=True), "config.yaml")
+    for name, text in hydra_files(cfg, overrides).items():
+        recorder.log_text(text, f".hydra/{name}")
+    recorder.log_inputs(dataset_inputs(cfg, splits))
+
+
+def hydra_files(cfg: DictConfig, overrides: Sequence[str]) -> dict[str, str]:
+    """The run's ``.hydra/`` files as Hydra writes them (config, overrides, hydra), so tools that
+    load a run's Hydra config from its artifacts find them.
+
+    Written from the run's own config and overrides, not copied from the job's folder: a fused
+    pack job's folder describes the pack, not each of its runs.
+    """
+    files = {
+        "config.yaml": OmegaConf.to_yaml(cfg),
+        "overrides.yaml": OmegaConf.to_yaml(OmegaConf.create(list(overrides))),
+    }
+    if HydraConfig.initialized():
+        hydra_cfg = copy.deepcopy(HydraConfig.get())
+        OmegaConf.set_readonly(hydra_cfg, False)
+        with open_dict(hydra_cfg):
+            hydra_cfg.overrides.task = list(overrides)
+        files["hydra.yaml"] = OmegaConf.to_yaml(OmegaConf.create({"hydra": hydra_cfg}))
+    return files
+
+
+def dataset_inputs(cfg: DictConfig, splits: Splits) -> list:
+    """The train, validation and test splits as MLflow dataset inputs: name, digest, sizes
+    (the profile's shapes) and, as the source, the dataset config that made them."""
+    import mlflow.data
+    from mlflow.data.code_dataset_source import CodeDatasetSource
+    from mlflow.entities import Dataset, DatasetInput, InputTag
+
+    rows = fit_rows(len(splits.x_train), cfg.trainer.validation_split)
+    parts = {
+        "train": (splits.x_train[:rows], splits.y_train[:rows]),
+        "validation": (splits.x_train[rows:], splits.y_train[rows:]),
+        "test": (splits.x_test, splits.y_test),
+    }
+    source = CodeDatasetSource(OmegaConf.to_container(cfg.dataset, resolve=True))
+    name = str(cfg.dataset.get("name") or "dataset")
+    inputs = []
+    for context, (x, y) in parts.items():
+        if len(x):
+            dataset = mlflow.data.from_numpy(x, targets=y, name=name, source=source)
+            tags = [InputTag(mlflow_tags.MLFLOW_DATASET_CONTEXT, context)]
+            inputs.append(DatasetInput(Dataset(**dataset.to_dict()), tags=tags))
+    return inputs
 
 
 def log_result(

@@ -1,12 +1,61 @@
-"""Process-level execution settings: TF thread pools sized to how many jobs share the cores."""
+"""Process-level execution settings: TF's console noise, and its thread pools sized to how many
+jobs share the cores."""
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
+import tempfile
 from collections.abc import Mapping
 from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
+
+
+def quiet_console() -> None:
+    """Keep TensorFlow's C++ INFO/WARNING lines and MLflow's artifact download bars (the report
+    reads curves and artifacts) off the console; must run before TF is imported.
+
+    Values the user set (``TF_CPP_MIN_LOG_LEVEL=0`` shows everything) are left alone. Worker
+    processes started later (joblib) inherit the settings.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    for name in ("tensorflow", "absl"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+# What ``import tensorflow`` writes to stderr from C++ before absl's logging is set up, whatever
+# TF_CPP_MIN_LOG_LEVEL says: start-up notices, not problems.
+_STARTUP_NOISE = ("before absl::InitializeLog()", "oneDNN custom operations", "cpu_feature_guard")
+
+
+def import_tensorflow() -> None:
+    """Import TensorFlow with its start-up notices filtered out of stderr (other lines pass).
+
+    Unless the user set ``TF_CPP_MIN_LOG_LEVEL=0`` to see them. A no-op once TF is imported.
+    """
+    if "tensorflow" in sys.modules:
+        return
+    if os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0":
+        import tensorflow  # noqa: F401
+        return
+    with tempfile.TemporaryFile() as captured:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        os.dup2(captured.fileno(), 2)
+        try:
+            import tensorflow  # noqa: F401
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+        captured.seek(0)
+        lines = captured.read().decode(errors="replace").splitlines()
+    kept = [line for line in lines if not any(noise in line for noise in _STARTUP_NOISE)]
+    if kept:
+        print("\n".join(kept), file=sys.stderr)
 
 
 def launcher_workers(launcher: Mapping[str, Any]) -> int:

@@ -16,7 +16,6 @@ ERROR = "ablab.error"  # one-line error of a FAILED/KILLED run
 PACK_SIZE = "ablab.pack_size"  # runs trained together by one fused job
 MEMBER_SEEDS = "ablab.member_seeds"  # an ensemble's member seeds
 HYDRA_OVERRIDES = "hydra_overrides"
-GIT_COMMIT = "git_commit"
 SEARCH = "ablab.search"  # set by conf/hparams_search/*.yaml (tracking.tags), not by code
 
 # A study's job runs (set by the sweeper through tracking.tags).
@@ -42,6 +41,7 @@ N_PLANNED_PARAM = "n_planned"
 # MLflow's own tags.
 PARENT_RUN_ID = "mlflow.parentRunId"
 RUN_NAME = "mlflow.runName"
+GIT_COMMIT = "mlflow.source.git.commit"  # the UI shows it as the run's Source version
 
 
 def count_tag(outcome: str) -> str:

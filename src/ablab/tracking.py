@@ -6,6 +6,7 @@ that trains many jobs in a row never logs into the wrong run or store.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import subprocess
@@ -16,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from mlflow.entities import Metric, Param, Run, RunStatus, RunTag, ViewType
+from mlflow.entities import DatasetInput, Metric, Param, Run, RunStatus, RunTag, ViewType
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from omegaconf import DictConfig, OmegaConf
@@ -91,27 +92,37 @@ def search_all_runs(
             return list(runs.values())
 
 
-def flatten_params(cfg: DictConfig) -> dict[str, str]:
-    """The resolved run config as dotted keys (``optimizer.learning_rate``), values as text.
+def config_entries(cfg: DictConfig) -> tuple[dict[str, str], dict[str, str]]:
+    """(params, settings): the resolved run config as ``group.key`` text values.
 
-    ``study`` (the sweeper's plan), ``pack`` (its fused job file) and ``tracking.tags`` are
-    left out: they are not run settings, and the tags are logged as tags.
+    Params are what can change a run's numbers; settings (``run_key.NOT_PART_OF_RESULT``: where
+    it is logged, how verbose, how fast) are logged as tags. Each group's keys are its schema's,
+    whatever option is chosen, so every run of a study has the same param keys: a nested value
+    (an ``args`` dict, a list) is one JSON param (``{}`` when empty), never leaf keys that only
+    some options have. ``study``, ``pack``, ``tracking.tags`` and ``tracking.parent_run_id`` are
+    bookkeeping, logged elsewhere or not at all.
     """
+    from ablab.run_key import NOT_PART_OF_RESULT
+
     container = OmegaConf.to_container(cfg, resolve=True)
-    container.pop("study", None)
-    container.pop("pack", None)
-    container.get("tracking", {}).pop("tags", None)
-    flat: dict[str, str] = {}
+    for key in ("hydra", "study", "pack"):
+        container.pop(key, None)
+    for key in ("tags", "parent_run_id"):
+        container.get("tracking", {}).pop(key, None)
+    params: dict[str, str] = {}
+    settings: dict[str, str] = {}
+    for group, node in container.items():
+        for key, value in node.items() if isinstance(node, dict) else [("", node)]:
+            name = f"{group}.{key}" if key else str(group)
+            is_setting = any(name == k or name.startswith(f"{k}.") for k in NOT_PART_OF_RESULT)
+            (settings if is_setting else params)[name] = _as_text(value)
+    return params, settings
 
-    def walk(prefix: str, node: Any) -> None:
-        if isinstance(node, dict) and node:
-            for key, value in node.items():
-                walk(f"{prefix}.{key}" if prefix else str(key), value)
-        else:
-            flat[prefix] = "None" if node is None else str(node)
 
-    walk("", container)
-    return flat
+def _as_text(value: Any) -> str:
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True)
+    return "None" if value is None else str(value)
 
 
 def git_commit(directory: str | Path) -> str | None:
@@ -182,6 +193,18 @@ class RunRecorder:
 
     def log_figure(self, figure: Any, path: str) -> None:
         self.client.log_figure(self.run_id, figure, path)
+
+    def log_inputs(self, datasets: Sequence[DatasetInput], attempts: int = 5) -> None:
+        """Log dataset inputs. MLflow's store looks a dataset up, then inserts it: parallel jobs
+        logging the same one race on the insert; the loser's retry finds it."""
+        for attempt in range(attempts):
+            try:
+                self.client.log_inputs(self.run_id, datasets=list(datasets))
+                return
+            except MlflowException as error:
+                if "unique constraint" not in str(error).lower() or attempt == attempts - 1:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
 
 
 def start_run(

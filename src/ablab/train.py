@@ -3,6 +3,9 @@
 ``train(cfg)`` is the plain function tests call; ``main`` is the thin ``@hydra.main`` wrapper
 behind the ``ablab-train`` command. ``trainer.engine`` picks who trains: Keras ``fit``
 (``ablab.keras_engine``) or the fused engine (``ablab.fused``); both record runs alike.
+
+Only Hydra and OmegaConf are imported at the top: ``--help``, ``--cfg`` and ``--info`` answer
+without loading TensorFlow or MLflow, which the functions below import when they train.
 """
 
 from __future__ import annotations
@@ -18,25 +21,14 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from ablab.config import register_schemas
-from ablab.datasets import load_dataset
 from ablab.errors import ConfigError, DatasetUnavailable, Diverged, TrackingUnavailable
-from ablab.fused.pack import PackMember, train_pack
-from ablab.fused.pack_file import read_pack
-from ablab.fused.support import fall_back_if_needed
-from ablab.keras_engine import train_keras
-from ablab.models import check_model
 from ablab.orphans import exit_with_launcher, mark_launcher
 from ablab.packaged import CONFIG_DIR  # user conf/ folders layer over it: hydra_plugins.ablab_searchpath
-from ablab.recording import log_result, log_setup, open_experiment, run_name, run_tags, tracking_store
-from ablab.runtime import configure_threads
-from ablab.scaling import scale_splits
+from ablab.runtime import configure_threads, import_tensorflow, quiet_console
 from ablab.startup import quiet_on_broken_pipe, read_only_working_directory
 from ablab.tasks import final_metric_names, task_of
-from ablab.tracking import error_summary, recorded_run
-from ablab.validation import validate
 
 log = logging.getLogger(__name__)
-
 
 
 def train(
@@ -48,8 +40,27 @@ def train(
     """Train one run as configured and log it to MLflow; returns the final metrics.
 
     Raises ConfigError / DatasetUnavailable / TrackingUnavailable before anything is written
-    to MLflow.
+    to MLflow. Ends by logging the run summary (metrics, run id, store, how to open the UI).
     """
+    import_tensorflow()  # before the modules that import it
+    from ablab.datasets import load_dataset
+    from ablab.fused.pack import PackMember, train_pack
+    from ablab.fused.support import fall_back_if_needed
+    from ablab.keras_engine import train_keras
+    from ablab.models import check_model
+    from ablab.recording import (
+        log_result,
+        log_setup,
+        open_experiment,
+        run_name,
+        run_tags,
+        tracking_store,
+    )
+    from ablab.run_summary import run_summary
+    from ablab.scaling import scale_splits
+    from ablab.tracking import recorded_run, resolve_tracking_uri
+    from ablab.validation import validate
+
     choices = dict(choices or {})
     base_dir = Path(base_dir)
     # Thread pools first: TF fixes them at its first use, which validation can trigger.
@@ -62,6 +73,7 @@ def train(
         [outcome] = train_pack([PackMember(cfg, choices, list(overrides))], base_dir, threads)
         if outcome.error is not None:
             raise outcome.error
+        log.info(run_summary(resolve_tracking_uri(cfg.tracking.uri, base_dir), outcome.run_id))
         return outcome.metrics
 
     tracking_uri = tracking_store(cfg, base_dir)
@@ -71,10 +83,12 @@ def train(
     client, experiment_id = open_experiment(cfg, tracking_uri)
     tags = run_tags(cfg, choices, overrides, base_dir)
     name = run_name(cfg, tags, overrides)
-    with recorded_run(client, experiment_id, name, tags, cfg.tracking.parent_run_id) as recorder:
-        log_setup(recorder, cfg)
+    parent_run_id = cfg.tracking.get("parent_run_id")
+    with recorded_run(client, experiment_id, name, tags, parent_run_id) as recorder:
+        log_setup(recorder, cfg, overrides, splits)
         metrics, history = train_keras(cfg, splits, recorder)
         log_result(recorder, metrics, history, name, threads)
+    log.info(run_summary(tracking_uri, recorder.run_id))
     return metrics
 
 
@@ -83,8 +97,18 @@ def train_pack_job(cfg: DictConfig, base_dir: str | Path) -> dict[str, str]:
 
     Returns each run key with its error ("" when the run FINISHED), for the sweeper's summary.
     """
+    import_tensorflow()  # before the modules that import it
+    from ablab.fused.pack import train_pack
+    from ablab.fused.pack_file import read_pack
+    from ablab.run_summary import run_summary
+    from ablab.tracking import error_summary, resolve_tracking_uri
+
     threads = configure_threads(cfg.trainer.threads)
-    outcomes = train_pack(read_pack(cfg.pack), Path(base_dir), threads)
+    members = read_pack(cfg.pack)
+    outcomes = train_pack(members, Path(base_dir), threads)
+    for member, outcome in zip(members, outcomes, strict=True):
+        if outcome.run_id is not None:
+            log.info(run_summary(resolve_tracking_uri(member.config.tracking.uri, base_dir), outcome.run_id))
     return {o.run_key: error_summary(o.error) if o.error else "" for o in outcomes}
 
 
@@ -98,12 +122,21 @@ def _check_objective(cfg: DictConfig) -> None:
         )
 
 
+def _console_warnings_only() -> None:
+    """Raise the job's console log handlers to WARNING; its log file keeps every line."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
+            handler.setLevel(logging.WARNING)
+
+
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
 def _hydra_main(cfg: DictConfig) -> dict[str, float] | float | dict[str, str]:
     """The final metrics; with ``objective`` set, that one metric as a float (what Optuna needs);
     for a study's fused pack job, each run's error by run key."""
     hydra_cfg = HydraConfig.get()
     exit_with_launcher()  # in a joblib/submitit job process: no orphan when the launcher dies
+    if cfg.get("pack") or cfg.tracking.get("parent_run_id"):
+        _console_warnings_only()  # a study job: its lines go to its log file, the bar to the console
     try:
         if cfg.get("pack"):
             return train_pack_job(cfg, hydra_cfg.runtime.cwd)
@@ -123,6 +156,7 @@ def _hydra_main(cfg: DictConfig) -> dict[str, float] | float | dict[str, str]:
 
 
 def main() -> None:
+    quiet_console()
     register_schemas()
     problem = read_only_working_directory(sys.argv[1:])
     if problem:

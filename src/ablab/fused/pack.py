@@ -44,6 +44,7 @@ class Outcome:
     run_key: str
     metrics: dict[str, float] | None = None
     error: BaseException | None = None
+    run_id: str | None = None
 
 
 def train_pack(members: Sequence[PackMember], base_dir: Path, threads: int | None) -> list[Outcome]:
@@ -86,9 +87,9 @@ def train_pack(members: Sequence[PackMember], base_dir: Path, threads: int | Non
             tags[PACK_SIZE] = str(len(members))
             names.append(run_name(member.config, tags, member.overrides))
             recorders.append(
-                start_run(client, experiment_id, names[-1], tags, member.config.tracking.parent_run_id)
+                start_run(client, experiment_id, names[-1], tags, member.config.tracking.get("parent_run_id"))
             )
-            log_setup(recorders[-1], member.config)
+            log_setup(recorders[-1], member.config, member.overrides, splits)
             recorders[-1].log_text(summaries[shape], "model_summary.txt")
 
         models = FusedMLPs(configs, input_dim=x_train.shape[1], outputs=outputs)
@@ -138,7 +139,7 @@ def train_pack(members: Sequence[PackMember], base_dir: Path, threads: int | Non
             log_result(recorder, metrics, histories[index], names[index], threads)
         except Exception as error:
             fail_run(recorder, error)
-            outcomes.append(Outcome(key, error=error))
+            outcomes.append(Outcome(key, error=error, run_id=recorder.run_id))
         except BaseException as error:  # Ctrl-C: this run and the ones not ended yet
             for rest in recorders[index:]:
                 fail_run(rest, error)
@@ -150,7 +151,7 @@ def train_pack(members: Sequence[PackMember], base_dir: Path, threads: int | Non
                 fail_run(recorder, error)
                 outcomes.append(Outcome(key, error=error))
             else:
-                outcomes.append(Outcome(key, metrics=metrics))
+                outcomes.append(Outcome(key, metrics=metrics, run_id=recorder.run_id))
     return outcomes
 
 

@@ -23,15 +23,18 @@ def plain(text: str) -> str:
 
 def learning_curves(curves: pd.DataFrame, arms: list[str], reference_arm: str) -> Figure | None:
     """Small multiples: per arm, mean val/train accuracy over seeds with a min–max band,
-    the reference arm's validation mean overlaid in grey. ``curves``: arm, key, step, value."""
+    the reference arm's validation mean overlaid in grey. ``curves``: arm, key, step, value.
+
+    Up to three panels a row, a short last row centred (no empty panels), one legend for all."""
     if curves.empty:
         return None
     shown = [arm for arm in arms if (curves["arm"] == arm).any()]
-    ncols = min(3, len(shown))
-    nrows = math.ceil(len(shown) / ncols)
-    figure, axes = plt.subplots(nrows, ncols, figsize=(4.4 * ncols, 3.3 * nrows), sharey=True, squeeze=False)
+    # Three panels a row, or two when that leaves fewer gaps (4 arms: 2 x 2).
+    ncols = min((3, 2), key=lambda k: -len(shown) % k) if len(shown) > 2 else len(shown)
+    axes = _centred_grid(len(shown), ncols)
+    figure = axes[0].figure
     reference = _band(curves, reference_arm, "val_accuracy")
-    for axis, arm in zip(axes.flat, shown, strict=False):
+    for axis, arm in zip(axes, shown, strict=True):
         if reference is not None and arm != reference_arm:
             axis.plot(reference.index, reference["mean"], color="0.55", linestyle=":", label="reference val")
         for key, colour, style, label in (
@@ -45,17 +48,32 @@ def learning_curves(curves: pd.DataFrame, arms: list[str], reference_arm: str) -
             axis.fill_between(band.index, band["min"], band["max"], color=colour, alpha=0.18, linewidth=0)
         axis.set_title(plain(_short(arm)), fontsize=10)
         axis.set_xlabel("epoch")
+        axis.set_ylabel("accuracy")
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         axis.set_ylim(0, 1)
         axis.grid(alpha=0.3)
-    for axis in axes[:, 0]:
-        axis.set_ylabel("accuracy")
-    for axis in list(axes.flat)[len(shown) :]:
-        axis.set_visible(False)
-    axes.flat[0].legend(loc="lower right", fontsize=8)
+    legend = {}  # label -> handle, from every panel: the reference arm's lacks "reference val"
+    for axis in axes:
+        for handle, label in zip(*axis.get_legend_handles_labels(), strict=True):
+            legend.setdefault(label, handle)
+    figure.legend(legend.values(), legend.keys(), loc="lower center", ncol=len(legend), fontsize=9)
     figure.suptitle("Accuracy per epoch: mean over seeds, band = min–max", fontsize=11)
-    figure.tight_layout()
+    figure.tight_layout(rect=(0, 0.4 / figure.get_figheight(), 1, 1))  # room for the legend
     return figure
+
+
+def _centred_grid(n: int, ncols: int) -> list:
+    """``n`` axes in rows of ``ncols``, the last row centred: each panel spans two half-columns."""
+    nrows = math.ceil(n / ncols)
+    figure = plt.figure(figsize=(4.4 * ncols, 3.3 * nrows + 0.4))
+    grid = figure.add_gridspec(nrows, 2 * ncols)
+    axes: list = []
+    for index in range(n):
+        row, column = divmod(index, ncols)
+        in_row = min(ncols, n - row * ncols)
+        start = (ncols - in_row) + 2 * column
+        axes.append(figure.add_subplot(grid[row, start : start + 2], sharey=axes[0] if axes else None))
+    return axes
 
 
 def effect_plot(table: pd.DataFrame, metric_label: str, unit: str, reference_arm: str) -> Figure | None:

@@ -124,12 +124,14 @@ def to_markdown(report: Report, pictures: list[Picture]) -> str:
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1400px; padding: 0 1em; color: #222; }
-table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
+.table-box { overflow-x: auto; max-width: 100%; margin: 1em 0; }
+table { border-collapse: collapse; font-size: 0.9em; }
 th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }
 th { background: #f2f2f2; }
 tr.reference td { background: #f7f7ff; }
 td.better { color: #137333; font-weight: 600; } td.worse { color: #b3261e; font-weight: 600; }
-img { max-width: 100%; border: 1px solid #eee; }
+img { max-width: 100%; height: auto; border: 1px solid #eee; }
+li, p { overflow-wrap: anywhere; }
 .message { padding: 0.8em; background: #fff6e0; border: 1px solid #f0d080; }
 """
 
@@ -144,7 +146,9 @@ def _html_table(
     row_classes: list[str] | None = None,
     verdict_column: int | None = None,
 ) -> list[str]:
-    out = ["<table>", "<tr>" + "".join(f"<th>{h(header)}</th>" for header in headers) + "</tr>"]
+    # In a box of its own that scrolls sideways: a wide table never widens the page.
+    out = ['<div class="table-box"><table>']
+    out.append("<tr>" + "".join(f"<th>{h(header)}</th>" for header in headers) + "</tr>")
     for number, row in enumerate(rows):
         css = f' class="{h(row_classes[number])}"' if row_classes and row_classes[number] else ""
         tds = []
@@ -154,7 +158,7 @@ def _html_table(
             )
             tds.append(f"<td{cell_css}>{h(cell)}</td>")
         out.append(f"<tr{css}>" + "".join(tds) + "</tr>")
-    return out + ["</table>"]
+    return out + ["</table></div>"]
 
 
 def to_html(report: Report, pictures: list[Picture]) -> str:

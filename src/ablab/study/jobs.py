@@ -137,6 +137,6 @@ def bookkeeping_overrides(tracking: dict[str, Any]) -> list[str]:
     return [
         f"tracking.uri={quote(tracking['uri'])}",
         f"tracking.experiment={quote(tracking['experiment'])}",
-        f"tracking.parent_run_id={tracking['parent_run_id']}",
+        f"+tracking.parent_run_id={tracking['parent_run_id']}",
         f"++tracking.tags={tag_dict}",
     ]

@@ -54,4 +54,4 @@ def member(job: Job, tracking: dict[str, Any]) -> PackMember:
 def pack_overrides(pack: Sequence[Job], members: Sequence[PackMember], path: Path) -> list[str]:
     """The pack's Hydra job: its first run's overrides plus the pack file it trains."""
     write_pack(path, members)
-    return [*pack[0].overrides, f"pack={quote(str(path.resolve()))}"]
+    return [*pack[0].overrides, f"+pack={quote(str(path.resolve()))}"]

@@ -82,6 +82,10 @@ class AblationSweeper(Sweeper):
             raise SystemExit(2) from error
 
     def _sweep(self, arguments: list[str]) -> Any:
+        from ablab.runtime import import_tensorflow
+
+        import_tensorflow()  # ablab.study imports it: import it first, its start-up lines hidden
+
         from ablab.errors import ConfigError
         from ablab.lease import claim, prepare_launch
         from ablab.server_check import check_tracking_server, uri_source
@@ -155,14 +159,19 @@ class AblationSweeper(Sweeper):
         return self._run(client, spec, jobs, done, tracking_uri, parent_run_id)
 
     def _run(self, client, spec, jobs, done, tracking_uri, parent_run_id) -> Any:
+        from ablab.run_summary import study_summary
         from ablab.study.bookkeeping import close_study, kill_study
+        from ablab.study.progress import study_progress
         from ablab.study.summary import format_outcome
 
         to_run = [j for j in jobs if spec.rerun or j.run_key not in done]
         launches = self._launches(to_run, spec, tracking_uri, parent_run_id)
         started = time.perf_counter()
+        results = []
         try:
-            results = self.launcher.launch([o for _, o in launches], initial_job_idx=0) if launches else []
+            if launches:
+                with study_progress(tracking_uri, parent_run_id, total=len(to_run)):
+                    results = self.launcher.launch([o for _, o in launches], initial_job_idx=0)
         except KeyboardInterrupt:
             killed = kill_study(client, parent_run_id)
             print(f"Interrupted: parent run and {killed} running child run(s) marked KILLED.")
@@ -188,9 +197,8 @@ class AblationSweeper(Sweeper):
         counts = {name: sum(o == name for _, o in outcomes) for name in ("finished", "skipped", "failed")}
         close_study(client, parent_run_id, counts)
         print(format_outcome(outcomes, errors))
-        print(f"Study wall time: {time.perf_counter() - started:.1f} s; parent run {parent_run_id}")
-        if self.report:
-            self._report(tracking_uri, parent_run_id)
+        report = self._report(tracking_uri, parent_run_id) if self.report else None
+        print(study_summary(tracking_uri, parent_run_id, time.perf_counter() - started, report))
         if counts["failed"]:
             raise SystemExit(1)
         return results
@@ -218,15 +226,14 @@ class AblationSweeper(Sweeper):
             launches.append(([job], [*job.overrides, *bookkeeping_overrides(settings)]))
         return launches
 
-    def _report(self, tracking_uri: str, parent_run_id: str) -> None:
-        """A report failure must not hide the study's own outcome: say so and carry on."""
+    def _report(self, tracking_uri: str, parent_run_id: str) -> str:
+        """Where the report is; a report failure must not hide the study's own outcome."""
         try:
             from ablab.report import make_report
 
-            folder = make_report(tracking_uri, parent_run_id=parent_run_id)
-            print(f"Report: {folder}")
+            return str(make_report(tracking_uri, parent_run_id=parent_run_id) / "report.html")
         except Exception as error:  # noqa: BLE001 - reported, the study result stands
-            print(f"Report could not be written: {error}")
+            return f"could not be written: {error}"
 
 
 def _job_errors(covered: list, result: Any) -> list[tuple[Any, str]]:

@@ -1,0 +1,60 @@
+"""``ablab-train --help`` teaches ablab; ``--help``, ``--cfg`` and ``--info`` never load TensorFlow.
+
+Their speed is measured in benchmarks/cli_startup.py, not asserted here.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import CONF_DIR, run_cli
+
+# What a user learns from --help: the groups' options, and one example per kind of command.
+EXAMPLES = (
+    "ablab-train trainer.epochs=5",
+    "ablab-train -m activation=relu,tanh",
+    "ablab-train study=seed ",
+    "hydra.sweeper.dry_run=true",
+    "ablab-report seed",
+    "ablab-ui --experiment seed",
+)
+
+
+def test_help_says_what_ablab_does_lists_every_group_option_and_examples(monkeypatch, capsys):
+    assert run_cli(monkeypatch, "--help", "optimizer=adam") == 0
+    text = capsys.readouterr().out
+    assert text.startswith("ablab-train: config-driven ablation studies.")
+    assert "powered by Hydra" not in text
+    for group in ("activation", "initializer", "optimizer", "dataset", "study", "tracking"):
+        options = sorted(path.stem for path in (CONF_DIR / group).glob("*.yaml"))
+        assert f"{group}: {', '.join(options)}" in text, group
+    assert all(example in text for example in EXAMPLES)
+    assert "optimizer=adam" in text.split("Chosen now")[1]  # the overrides given are reflected
+
+
+def test_printed_config_hides_the_sweepers_internals(monkeypatch, capsys):
+    assert run_cli(monkeypatch, "--cfg", "job") == 0
+    text = capsys.readouterr().out
+    assert "trainer:" in text and "experiment: ablab" in text
+    assert "pack" not in text and "parent_run_id" not in text
+
+
+@pytest.mark.parametrize("flag", [["--help"], ["--cfg", "job"], ["--info"]])
+def test_help_cfg_and_info_never_import_tensorflow_or_mlflow(flag, tmp_path):
+    probe = (
+        "import json, sys\n"
+        f"sys.argv = ['ablab-train', *{flag!r}]\n"
+        "from ablab.train import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(json.dumps({m: m in sys.modules for m in ('tensorflow', 'keras', 'mlflow')}))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    assert loaded == {"tensorflow": False, "keras": False, "mlflow": False}, result.stderr[-2000:]
+    assert not (tmp_path / "outputs").exists() and not (tmp_path / "mlflow.db").exists()
