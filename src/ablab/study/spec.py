@@ -15,6 +15,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from ablab.errors import ConfigError
 from ablab.study.design import DESIGNS, check_factors, check_seeds
+from ablab.study.sequential import SeedSchedule, read_schedule
 
 _ABSENT = object()
 
@@ -28,6 +29,8 @@ class StudySpec:
     factors: dict[str, list[Any]]
     groups: frozenset[str]  # which of the keys are config groups
     rerun: bool
+    margin: float | None = None  # equivalence margin in the metric's units (None: the report's default)
+    schedule: SeedSchedule | None = None  # adaptive seeds; ``seeds`` is then its first round
 
 
 def read_study(
@@ -48,11 +51,11 @@ def read_study(
             "conf/study/ with study.name, study.design, study.seeds, study.baseline, study.factors."
         )
     raw = OmegaConf.to_container(study, resolve=True)
-    unknown = set(raw) - {"name", "design", "seeds", "baseline", "factors", "rerun"}
+    unknown = set(raw) - {"name", "design", "seeds", "baseline", "factors", "rerun", "margin"}
     if unknown:
         raise ConfigError(
             f"study has unknown keys {sorted(unknown)}; allowed: name, design, seeds, baseline, "
-            "factors, rerun."
+            "factors, rerun, margin."
         )
     name = raw.get("name")
     if not isinstance(name, str) or not name.strip():
@@ -60,7 +63,15 @@ def read_study(
     design = raw.get("design")
     if design not in DESIGNS:
         raise ConfigError(f"study.design={design!r} is not a design; allowed: {', '.join(DESIGNS)}.")
-    seeds = check_seeds(raw.get("seeds") or [])
+    schedule = read_schedule(raw["seeds"]) if isinstance(raw.get("seeds"), dict) else None
+    seeds = schedule.seeds_at_look(0) if schedule else check_seeds(raw.get("seeds") or [])
+    margin = raw.get("margin")
+    numeric = isinstance(margin, int | float) and not isinstance(margin, bool)
+    if margin is not None and (not numeric or margin <= 0):
+        raise ConfigError(
+            f"study.margin={margin!r} must be a positive number in the metric's units (e.g. 0.01 = 1 "
+            "percentage point of accuracy), or null for the report's default."
+        )
     factors = raw.get("factors") or {}
     if not isinstance(factors, dict):
         raise ConfigError(f"study.factors={factors!r} must map keys to lists of alternatives.")
@@ -107,4 +118,6 @@ def read_study(
         factors={k: list(v) for k, v in factors.items()},
         groups=frozenset(groups),
         rerun=bool(raw.get("rerun", False)),
+        margin=None if margin is None else float(margin),
+        schedule=schedule,
     )

@@ -5,6 +5,7 @@ job starts it checks the whole plan, creates the MLflow experiment and the paren
 runs already FINISHED, keeps going when a job fails, and ends the parent with the outcome.
 """
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass
@@ -119,36 +120,53 @@ class AblationSweeper(Sweeper):
             print("Dry run: nothing trained, nothing written to MLflow.")
             return []
         client = MlflowClient(tracking_uri)
+        from ablab.study.rounds import study_tags
 
-        from ablab.study.bookkeeping import PlannedRun
-
-        plan = [
-            PlannedRun(
-                arm=j.arm.name,
-                changed={k: [str(a), str(b)] for k, (a, b) in j.arm.changed.items()},
-                seed=j.seed,
-                run_key=j.run_key,
-                reference=j.arm.reference,
-            )
-            for j in jobs
-        ]
-        parent_run_id = open_study(client, spec.name, spec.design, plan, len(arms), len(spec.seeds))
+        n_seeds = spec.schedule.max if spec.schedule else len(spec.seeds)
+        parent_run_id = open_study(
+            client, spec.name, spec.design, _planned(jobs), len(arms), n_seeds, study_tags(spec)
+        )
         log.info("Study %r: parent run %s in %s", spec.name, parent_run_id, tracking_uri)
-        return self._run(client, spec, jobs, done, tracking_uri, parent_run_id)
 
-    def _run(self, client, spec, jobs, done, tracking_uri, parent_run_id) -> Any:
-        from ablab.study.bookkeeping import close_study, kill_study
+        def plan_round(arm_names: list[str], seeds: list[int]) -> list:
+            """Jobs of an adaptive round (the arms and their reference), planned like the launch's."""
+            chosen = [arm for arm in arms if arm.reference or arm.name in arm_names]
+            spec_round = dataclasses.replace(spec, seeds=seeds)
+            return plan_jobs(spec_round, chosen, common, self._compose, check)
+
+        def check(cfg: DictConfig) -> None:
+            validate(cfg, cfg.hydra.runtime.choices)
+
+        return self._run(client, spec, jobs, done, tracking_uri, parent_run_id, plan_round)
+
+    def _run(self, client, spec, jobs, done, tracking_uri, parent_run_id, plan_round) -> Any:
+        from ablab.study.bookkeeping import close_study, finished_run_keys, kill_study, write_plan
         from ablab.study.summary import format_outcome
 
         to_run = [j for j in jobs if spec.rerun or j.run_key not in done]
-        launches = self._launches(to_run, spec, tracking_uri, parent_run_id)
         started = time.perf_counter()
-        try:
-            results = self.launcher.launch([o for _, o in launches], initial_job_idx=0) if launches else []
-        except KeyboardInterrupt:
-            killed = kill_study(client, parent_run_id)
-            print(f"Interrupted: parent run and {killed} running child run(s) marked KILLED.")
-            raise
+        launches, results, look = [], [], 0
+        while True:
+            this_round = self._launches(to_run, spec, tracking_uri, parent_run_id)
+            try:
+                if this_round:
+                    overrides = [o for _, o in this_round]
+                    results += self.launcher.launch(overrides, initial_job_idx=len(launches))
+            except KeyboardInterrupt:
+                killed = kill_study(client, parent_run_id)
+                print(f"Interrupted: parent run and {killed} running child run(s) marked KILLED.")
+                raise
+            launches += this_round
+            look += 1
+            planned = {j.run_key for j in jobs}
+            more = self._next_round(client, spec, parent_run_id, look, plan_round)
+            more = [j for j in more if j.run_key not in planned]
+            if not more:
+                break
+            jobs = [*jobs, *more]
+            write_plan(client, parent_run_id, _planned(jobs))
+            done = finished_run_keys(client, spec.name)  # resumes like a launch: finished seeds are skipped
+            to_run = [j for j in more if spec.rerun or j.run_key not in done]
         _release_workers()
         outcome_of = {id(j): "skipped" for j in jobs}
         errors: dict[str, str] = {}
@@ -167,6 +185,24 @@ class AblationSweeper(Sweeper):
         if counts["failed"]:
             raise SystemExit(1)
         return results
+
+    def _next_round(self, client, spec, parent_run_id, look, plan_round) -> list:
+        """Adaptive seeds: after a round, the next look's seeds for the arms still undecided."""
+        if spec.schedule is None or look >= len(spec.schedule.looks):
+            return []
+        from ablab.report.stats import ALPHA
+        from ablab.study.rounds import launch_decisions, undecided_arms
+
+        decisions = launch_decisions(client, parent_run_id, ALPHA)
+        for _, row in decisions.iterrows():
+            print(f"  {row['arm']}: {row['outcome']} ({row['reason']})")
+        names = undecided_arms(decisions)
+        if not names:
+            print("Adaptive seeds: every arm is decided.")
+            return []
+        seeds = spec.schedule.seeds_at_look(look)
+        print(f"Adaptive seeds, round {look + 1}: seeds 0-{seeds[-1]} for {', '.join(names)}", flush=True)
+        return plan_round(names, seeds)
 
     def _launches(self, to_run, spec, tracking_uri, parent_run_id) -> list[tuple[list, list[str]]]:
         """(the jobs it covers, its overrides) per Hydra job: fused packs first, then single runs."""
@@ -200,6 +236,22 @@ class AblationSweeper(Sweeper):
             print(f"Report: {folder}")
         except Exception as error:  # noqa: BLE001 - reported, the study result stands
             print(f"Report could not be written: {error}")
+
+
+def _planned(jobs: list) -> list:
+    """The plan.json entries of ``jobs``."""
+    from ablab.study.bookkeeping import PlannedRun
+
+    return [
+        PlannedRun(
+            arm=j.arm.name,
+            changed={k: [str(a), str(b)] for k, (a, b) in j.arm.changed.items()},
+            seed=j.seed,
+            run_key=j.run_key,
+            reference=j.arm.reference,
+        )
+        for j in jobs
+    ]
 
 
 def _job_errors(covered: list, result: Any) -> list[tuple[Any, str]]:
