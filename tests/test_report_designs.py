@@ -3,7 +3,9 @@ study's own metric/direction/margin; every number checked by a hand computation 
 
 from __future__ import annotations
 
+import json
 import math
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +14,8 @@ import pytest
 from scipy.stats import t as student_t
 
 from ablab.report import make_report
-from ablab.tags import DIRECTION, MARGIN, METRIC
+from ablab.study.sequential import SeedSchedule, nominal_levels
+from ablab.tags import DIRECTION, MARGIN, METRIC, SEED_SCHEDULE
 from test_report_synthetic import Job, StudyWriter, new_store
 
 LADDER = {  # seed -> value per step; each step keeps the ones before it
@@ -137,3 +140,25 @@ def test_the_study_metric_direction_and_margin_come_from_the_parent_run(tmp_path
     # An explicit margin beats the recorded one: ±0.0001 is too tight to show equivalence.
     tight = make_report(uri, out_root=tmp_path / "tight", margin=0.0001, log_to_mlflow=False)
     assert pd.read_csv(tight / "table.csv").set_index("arm").loc["faster", "verdict"] == "inconclusive"
+
+
+def test_an_adaptive_study_reports_seeds_per_arm_and_why_each_stopped(tmp_path: Path) -> None:
+    schedule = SeedSchedule(start=3, step=2, max=7)
+    values = {
+        "baseline": [0.50, 0.52, 0.51, 0.49, 0.53, 0.50, 0.52],
+        "big": [0.80, 0.83, 0.80],  # +0.30, +0.31, +0.29: decided at the first look
+        "noisy": [0.55, 0.45, 0.58, 0.44, 0.56, 0.47, 0.55],  # never decided: runs to the maximum
+    }
+    changes = {"baseline": {}, "big": {"activation": ["sigmoid", "relu"]}, "noisy": {"model": ["a", "b"]}}
+    tags = {SEED_SCHEDULE: json.dumps(asdict(schedule))}
+    uri = _write(tmp_path, "adaptive", "ofat", values, changes, tags=tags)
+    folder = make_report(uri, out_root=tmp_path / "reports", log_to_mlflow=False)
+    table = pd.read_csv(folder / "table.csv").set_index("arm")
+    assert table.loc["big", "verdict"] == "better" and table.loc["noisy", "verdict"] == "inconclusive"
+    # The first look by hand: paired t-test on 3 seeds, against the boundary at alpha / 2 arms.
+    _, p_first = _paired(values["big"], values["baseline"][:3])
+    assert p_first < nominal_levels((3, 5, 7), 0.05 / 2, "pocock")[0]
+    markdown = (folder / "report.md").read_text()
+    assert "## Adaptive seeds: seeds per arm and why each arm stopped" in markdown
+    assert "| big | 3 | better | t-test crossed the boundary at 3 seeds" in markdown
+    assert "| noisy | 7 | inconclusive | reached the maximum of 7 seeds undecided |" in markdown

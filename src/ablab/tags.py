@@ -31,7 +31,8 @@ ROLE_STUDY = "study"  # the value of ROLE on a study launch
 REFERENCE_ARM = "ablab.reference_arm"
 METRIC = "ablab.metric"  # the metric the study compares (default: the report's choice)
 DIRECTION = "ablab.direction"  # maximize | minimize
-MARGIN = "ablab.margin"  # the equivalence margin, in the metric's units
+MARGIN = "ablab.margin"  # the equivalence margin, in the metric's units (study.margin)
+SEED_SCHEDULE = "ablab.seed_schedule"  # JSON {start, step, max, spending}: adaptive seeds
 # Parent-run params.
 DESIGN_PARAM = "design"
 N_ARMS_PARAM = "n_arms"

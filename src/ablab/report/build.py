@@ -18,6 +18,7 @@ from ablab.report.render import Picture, to_html, to_markdown, to_terminal, writ
 from ablab.report.stats import ALPHA
 from ablab.report.studies import find_launch, open_client
 from ablab.report.summary import Report, summarise
+from ablab.report.sweep import load_sweep
 from ablab.stale_runs import describe, reap_stale_runs
 
 ARTIFACT_FOLDER = "report"
@@ -36,6 +37,8 @@ def make_report(
     margin: float | None = None,
     log_to_mlflow: bool = True,
     echo: bool = False,
+    sweep: str | None = None,
+    reference: str | None = None,
 ) -> Path:
     """Write report.md, report.html, table.csv and the figures to ``out_root/<study>/<timestamp>/``
     and (``log_to_mlflow``) under ``report/`` on the study's parent run; returns the folder.
@@ -44,16 +47,21 @@ def make_report(
     launch of any study. ``metric`` (default: the study's, else test_accuracy), ``higher_is_better``
     and ``margin`` (equivalence, in the metric's units) default to what the study recorded.
     ``epoch`` ("last"/"best") reads a per-epoch ``metric``. ``echo`` prints
-    the terminal table. Raises ReportError (StudyNotFound, MetricNotFound) for bad input.
+    the terminal table. ``sweep`` names the experiment of a plain Hydra multirun to report instead
+    (``reference``: its reference arm, default the first; nothing is logged to MLflow, there is
+    no parent run). Raises ReportError (StudyNotFound, MetricNotFound) for bad input.
     """
     client = open_client(tracking_uri)
-    parent = find_launch(client, study, parent_run_id)
-    # Runs left RUNNING by a launch that died are marked KILLED first, and the report says so.
-    stale = describe(reap_stale_runs(client, [parent.info.experiment_id]))
-    if stale:
-        parent = client.get_run(parent.info.run_id)
-    launch = load_launch(client, parent)
-    launch.notes.extend([stale] if stale else [])
+    if sweep:
+        parent, launch = None, load_sweep(client, sweep, reference)
+    else:
+        parent = find_launch(client, study, parent_run_id)
+        # Runs left RUNNING by a launch that died are marked KILLED first, and the report says so.
+        stale = describe(reap_stale_runs(client, [parent.info.experiment_id]))
+        if stale:
+            parent = client.get_run(parent.info.run_id)
+        launch = load_launch(client, parent)
+        launch.notes.extend([stale] if stale else [])
     report = summarise(client, launch, metric, epoch, higher_is_better, alpha, margin)
     pictures = draw(report)
     folder = _new_folder(Path(out_root), report.launch.study, report.created)
@@ -65,7 +73,7 @@ def make_report(
     if echo:
         print(to_terminal(report))
         print(f"\nReport written to {folder}")
-    if log_to_mlflow:
+    if log_to_mlflow and parent is not None:
         try:
             client.log_artifacts(parent.info.run_id, str(folder), ARTIFACT_FOLDER)
         except (MlflowException, OSError) as error:

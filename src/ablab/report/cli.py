@@ -26,6 +26,14 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("study", nargs="?", help="study (= experiment) name; default: the latest study launch")
     p.add_argument("--run-id", dest="parent_run_id", help="a study launch's parent run id")
+    p.add_argument(
+        "--sweep",
+        metavar="EXPERIMENT",
+        help="report a plain Hydra multirun (ablab-train -m ...) logged to this experiment, not a study",
+    )
+    p.add_argument(
+        "--reference", help="with --sweep: the reference arm, e.g. activation=sigmoid (default: the first)"
+    )
     p.add_argument("--tracking-uri", help="MLflow store; default: $MLFLOW_TRACKING_URI, else ./mlflow.db")
     p.add_argument(
         "--metric", help="any logged metric (default: the study's study.metric, else test_accuracy)"
@@ -81,6 +89,8 @@ def main(argv: list[str] | None = None) -> None:
             higher_is_better=args.higher_is_better,
             alpha=args.alpha,
             margin=args.margin,
+            sweep=args.sweep,
+            reference=args.reference,
             log_to_mlflow=not args.no_log,
             echo=True,
         )

@@ -172,6 +172,8 @@ def sections(report: Report) -> list[Section]:
                 ],
             )
         )
+    if report.seed_decisions is not None:
+        found.append(_seed_section(report.seed_decisions))
     found.append(Section("Comparison details", DETAIL_HEADERS, detail_rows(report), detail_notes(report)))
     if report.launch.design == "factorial":
         found.append(
@@ -186,3 +188,22 @@ def sections(report: Report) -> list[Section]:
             )
         )
     return [section for section in found if section.rows]
+
+
+SEED_NOTE = (
+    "The study added seeds in rounds (the study.seeds schedule), only to arms still undecided. The "
+    "verdicts are the group-sequential test's (ablab.study.sequential): at each look a paired t-test "
+    "(better/worse) and TOST (equivalent) against a boundary from an alpha-spending function, with α "
+    "split over the compared arms (Bonferroni), so the repeated looks do not inflate false positives. "
+    "'running': undecided below the maximum (the study stopped early)."
+)
+
+
+def _seed_section(decisions: pd.DataFrame) -> Section:
+    rows = [[row["arm"], str(row["seeds"]), row["outcome"], row["reason"]] for _, row in decisions.iterrows()]
+    return Section(
+        "Adaptive seeds: seeds per arm and why each arm stopped",
+        ["arm", "seeds", "verdict", "why it stopped"],
+        rows,
+        [SEED_NOTE],
+    )

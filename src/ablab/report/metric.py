@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pandas as pd
@@ -9,6 +10,7 @@ from mlflow.tracking import MlflowClient
 
 from ablab.report.errors import MetricNotFound
 from ablab.report.read import metric_histories
+from ablab.tags import DIRECTION, METRIC
 
 EPOCH_CHOICES = ("last", "best")
 DEFAULT_METRIC = "test_accuracy"
@@ -40,6 +42,14 @@ class MetricChoice:
             return DEFAULT_FRACTION_MARGIN
         margin = abs(reference_mean) * DEFAULT_RELATIVE_MARGIN
         return margin if margin > 0 else float("nan")
+
+
+def study_metric(parent_tags: Mapping[str, str]) -> tuple[str, bool | None]:
+    """The metric a study compares and its direction, as recorded on its parent run (ablab.metric,
+    ablab.direction); test_accuracy and None (the name decides) when the study recorded none."""
+    direction = parent_tags.get(DIRECTION)
+    higher_is_better = None if direction not in ("maximize", "minimize") else direction == "maximize"
+    return parent_tags.get(METRIC) or DEFAULT_METRIC, higher_is_better
 
 
 def logged_metrics(finished: pd.DataFrame) -> list[str]:

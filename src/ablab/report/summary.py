@@ -11,9 +11,10 @@ from mlflow.tracking import MlflowClient
 from ablab.report.convergence import AUC_NOTE, CONVERGENCE_COLUMNS, convergence_by_run, read_curves
 from ablab.report.factorial import Factorial, factorial_anova
 from ablab.report.launch import Launch
-from ablab.report.metric import DEFAULT_METRIC, MetricChoice, choose_metric
+from ablab.report.metric import MetricChoice, choose_metric, study_metric
 from ablab.report.stats import ALPHA, ablation_table
-from ablab.tags import DIRECTION, ENGINE, MARGIN, METRIC, tag_column
+from ablab.study.sequential import arm_decisions, recorded_schedule
+from ablab.tags import ENGINE, MARGIN, tag_column
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class Report:
     margin: float = float("nan")  # the equivalence margin, in the metric's units
     baseline_table: pd.DataFrame | None = None  # ladder: each step vs the baseline (table: vs previous)
     factorial: Factorial | None = None  # factorial design: main effects and interactions
+    seed_decisions: pd.DataFrame | None = None  # adaptive seeds: per arm, seeds run and why it stopped
 
     @property
     def n_finished(self) -> int:
@@ -53,9 +55,9 @@ def summarise(
     the study recorded on its parent run (ablab.metric, ablab.direction, ablab.margin), else to
     test_accuracy, the metric name's usual direction and ``MetricChoice.default_margin``."""
     tags = launch.parent_tags
-    metric = metric or tags.get(METRIC) or DEFAULT_METRIC
-    if higher_is_better is None and tags.get(DIRECTION) in ("maximize", "minimize"):
-        higher_is_better = tags[DIRECTION] == "maximize"
+    recorded_metric, recorded_direction = study_metric(tags)
+    metric = metric or recorded_metric
+    higher_is_better = recorded_direction if higher_is_better is None else higher_is_better
     choice, values = choose_metric(client, launch.finished, metric, epoch, higher_is_better)
     finished = launch.finished
     if finished.empty:
@@ -72,7 +74,7 @@ def summarise(
     )
     runs = runs.join(convergence_by_run(curves), on="run_id")
     if margin is None:
-        margin = _recorded_margin(tags) or choice.default_margin(
+        margin = recorded_margin(tags) or choice.default_margin(
             runs.loc[runs["arm"] == launch.reference_arm, "value"].mean()
         )
 
@@ -91,6 +93,16 @@ def summarise(
 
     steps = previous_steps(launch)
     table = compare_arms(steps)
+    schedule = recorded_schedule(tags)
+    decisions = None
+    if schedule is not None:
+        # Seeds added until decided: the group-sequential decision is the verdict, not a fresh t-test.
+        decisions = arm_decisions(
+            runs, launch.arms, launch.reference_arm, schedule, alpha, margin, choice.higher_is_better
+        )
+        sequential = decisions.set_index("arm")["outcome"]
+        compared = ~table["reference"] & table["arm"].isin(sequential.index)
+        table.loc[compared, "verdict"] = table.loc[compared, "arm"].map(sequential)
     curves = curves.merge(runs[["run_id", "arm"]], on="run_id")
     return Report(
         launch=launch,
@@ -105,6 +117,7 @@ def summarise(
         margin=margin,
         baseline_table=compare_arms({}) if steps else None,
         factorial=factorial_anova(runs, launch.plan) if launch.design == "factorial" else None,
+        seed_decisions=decisions,
     )
 
 
@@ -120,7 +133,7 @@ def previous_steps(launch: Launch) -> dict[str, str]:
     return {arm: previous for previous, arm in zip(launch.arms, launch.arms[1:], strict=False)}
 
 
-def _recorded_margin(tags: dict[str, str]) -> float | None:
+def recorded_margin(tags: dict[str, str]) -> float | None:
     try:
         return float(tags[MARGIN]) if tags.get(MARGIN) not in (None, "", "None") else None
     except ValueError:

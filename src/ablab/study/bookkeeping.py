@@ -7,7 +7,7 @@ never race to create the sqlite tables or the experiment.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -65,9 +65,16 @@ def finished_run_keys(client: MlflowClient, study: str) -> set[str]:
 
 
 def open_study(
-    client: MlflowClient, study: str, design: str, plan: Sequence[PlannedRun], n_arms: int, n_seeds: int
+    client: MlflowClient,
+    study: str,
+    design: str,
+    plan: Sequence[PlannedRun],
+    n_arms: int,
+    n_seeds: int,
+    tags: Mapping[str, str] | None = None,
 ) -> str:
-    """Create the experiment if needed and this launch's parent run; returns its id."""
+    """Create the experiment if needed and this launch's parent run (with ``tags`` besides the
+    contract's: the study's margin, seed schedule); returns its id."""
     experiment_id = ensure_experiment(client, study)
     reference = next((p.arm for p in plan if p.reference), "")
     run = client.create_run(
@@ -79,13 +86,19 @@ def open_study(
             DESIGN: design,
             REFERENCE_ARM: reference,
             **owner_tags(),
+            **(tags or {}),
         },
     )
     HEARTBEAT.add(client, run.info.run_id)  # the study's lease lives as long as its heartbeat
     params = {DESIGN_PARAM: design, N_ARMS_PARAM: n_arms, N_SEEDS_PARAM: n_seeds, N_PLANNED_PARAM: len(plan)}
     client.log_batch(run.info.run_id, params=[Param(k, str(v)) for k, v in params.items()])
-    client.log_text(run.info.run_id, json.dumps([asdict(p) for p in plan], indent=1), "plan.json")
+    write_plan(client, run.info.run_id, plan)
     return run.info.run_id
+
+
+def write_plan(client: MlflowClient, parent_run_id: str, plan: Sequence[PlannedRun]) -> None:
+    """The launch's plan.json; adaptive seeds rewrite it after each round with the jobs added."""
+    client.log_text(parent_run_id, json.dumps([asdict(p) for p in plan], indent=1), "plan.json")
 
 
 def close_study(client: MlflowClient, parent_run_id: str, counts: dict[str, int]) -> None:

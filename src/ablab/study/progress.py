@@ -35,14 +35,24 @@ def study_progress(
     tracking_uri: str,
     parent_run_id: str,
     total: int,
+    initial: int = 0,
     every_s: float = 2.0,
     file: IO[str] | None = None,
     disable: bool | None = None,
 ) -> Iterator[tqdm]:
-    """A bar over ``total`` runs while the block runs; ``disable=None``: shown on a terminal only."""
+    """A bar over ``total`` runs (``initial`` already ended) while the block runs; ``disable=None``:
+    shown on a terminal only."""
     client = MlflowClient(tracking_uri)
     stop = threading.Event()
-    bar = tqdm(total=total, unit="run", desc="Study runs", file=file, disable=disable, dynamic_ncols=True)
+    bar = tqdm(
+        total=total,
+        initial=initial,
+        unit="run",
+        desc="Study runs",
+        file=file,
+        disable=disable,
+        dynamic_ncols=True,
+    )
 
     def update() -> None:
         try:

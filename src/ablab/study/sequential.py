@@ -15,14 +15,18 @@ TensorFlow.
 
 from __future__ import annotations
 
+import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 from ablab.errors import ConfigError
+from ablab.tags import SEED_SCHEDULE
 
 SPENDING = ("pocock", "obrien_fleming")
 CALIBRATION_STUDIES = 200_000
@@ -48,6 +52,12 @@ class SeedSchedule:
 
     def seeds_at_look(self, look: int) -> list[int]:
         return list(range(self.looks[look]))
+
+
+def recorded_schedule(parent_tags: Mapping[str, str]) -> SeedSchedule | None:
+    """The schedule a launch recorded on its parent run (``ablab.seed_schedule``), if any."""
+    text = parent_tags.get(SEED_SCHEDULE)
+    return SeedSchedule(**json.loads(text)) if text else None
 
 
 def read_schedule(raw: object) -> SeedSchedule:
@@ -159,3 +169,58 @@ def decide(
             at_max = open_ & ~crossed & ~equivalent
             outcome[at_max], stopped_at[at_max] = AT_MAX, look
     return outcome, stopped_at
+
+
+def arm_decisions(
+    values: pd.DataFrame,
+    arms: list[str],
+    reference: str,
+    schedule: SeedSchedule,
+    alpha: float,
+    margin: float,
+    higher_is_better: bool = True,
+) -> pd.DataFrame:
+    """Per compared arm, the schedule replayed on its finished seeds: columns arm, seeds, outcome
+    (better/worse/equivalent/inconclusive, or "running" while undecided below max), look, reason.
+
+    ``values``: arm, seed, value per finished run. Seeds pair by number; each arm is tested at
+    alpha / (number of compared arms) (Bonferroni), so the family's error stays at alpha too.
+    """
+    compared = [arm for arm in arms if arm != reference]
+    finished = values.dropna(subset=["value"])
+    by_arm = {arm: group.set_index("seed")["value"] for arm, group in finished.groupby("arm")}
+    base = by_arm.get(reference, pd.Series(dtype=float))
+    seeds = range(schedule.max)
+    level = alpha / max(1, len(compared))
+    rows = []
+    for arm in compared:
+        own = by_arm.get(arm, pd.Series(dtype=float))
+        differences = (own.reindex(seeds) - base.reindex(seeds)).to_numpy(float)
+        outcome, look = decide(differences[None, :], schedule, level, margin, higher_is_better)
+        complete = int(np.argmax(np.isnan(differences))) if np.isnan(differences).any() else schedule.max
+        rows.append(
+            {
+                "arm": arm,
+                "seeds": int(own.index.isin(seeds).sum()),
+                "outcome": OUTCOMES.get(int(outcome[0]), "running"),
+                "look": int(look[0]),
+                "reason": _reason(int(outcome[0]), int(look[0]), schedule, level, complete),
+            }
+        )
+    return pd.DataFrame(rows, columns=["arm", "seeds", "outcome", "look", "reason"])
+
+
+def _reason(outcome: int, look: int, schedule: SeedSchedule, level: float, complete: int) -> str:
+    if outcome == CONTINUE:
+        return f"undecided at {complete} paired seed(s); next look at {_next_look(schedule, complete)}"
+    n = schedule.looks[look]
+    nominal = nominal_levels(tuple(schedule.looks), level, schedule.spending)[look]
+    if outcome in (BETTER, WORSE):
+        return f"t-test crossed the boundary at {n} seeds (p < {nominal:.3g})"
+    if outcome == EQUIVALENT:
+        return f"TOST within ±margin at {n} seeds (p < {nominal:.3g})"
+    return f"reached the maximum of {n} seeds undecided"
+
+
+def _next_look(schedule: SeedSchedule, complete: int) -> int:
+    return next((n for n in schedule.looks if n > complete), schedule.max)

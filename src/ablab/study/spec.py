@@ -15,8 +15,11 @@ from omegaconf import DictConfig, OmegaConf
 
 from ablab.errors import ConfigError
 from ablab.study.design import DESIGNS, check_factors, check_seeds
+from ablab.study.sequential import SeedSchedule, read_schedule
 
 _ABSENT = object()
+# What a study node may hold (conf/study/*.yaml, README "Studies").
+STUDY_KEYS = ("name", "design", "seeds", "baseline", "factors", "rerun", "metric", "direction", "margin")
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,8 @@ class StudySpec:
     rerun: bool
     metric: str = "test_accuracy"  # the final metric the report compares
     direction: str = "maximize"  # maximize | minimize: which way is "better"
+    margin: float | None = None  # equivalence margin in the metric's units (None: the report's default)
+    schedule: SeedSchedule | None = None  # adaptive seeds; ``seeds`` is then its first round
 
 
 def read_study(
@@ -50,11 +55,10 @@ def read_study(
             "conf/study/ with study.name, study.design, study.seeds, study.baseline, study.factors."
         )
     raw = OmegaConf.to_container(study, resolve=True)
-    unknown = set(raw) - {"name", "design", "seeds", "baseline", "factors", "rerun", "metric", "direction"}
+    unknown = set(raw) - set(STUDY_KEYS)
     if unknown:
         raise ConfigError(
-            f"study has unknown keys {sorted(unknown)}; allowed: name, design, seeds, baseline, "
-            "factors, rerun, metric, direction."
+            f"study has unknown keys {sorted(unknown)}; allowed: {', '.join(STUDY_KEYS)}."
         )
     name = raw.get("name")
     if not isinstance(name, str) or not name.strip():
@@ -62,7 +66,15 @@ def read_study(
     design = raw.get("design")
     if design not in DESIGNS:
         raise ConfigError(f"study.design={design!r} is not a design; allowed: {', '.join(DESIGNS)}.")
-    seeds = check_seeds(raw.get("seeds") or [])
+    schedule = read_schedule(raw["seeds"]) if isinstance(raw.get("seeds"), dict) else None
+    seeds = schedule.seeds_at_look(0) if schedule else check_seeds(raw.get("seeds") or [])
+    margin = raw.get("margin")
+    numeric = isinstance(margin, int | float) and not isinstance(margin, bool)
+    if margin is not None and (not numeric or margin <= 0):
+        raise ConfigError(
+            f"study.margin={margin!r} must be a positive number in the metric's units (e.g. 0.01 = 1 "
+            "percentage point of accuracy), or null for the report's default."
+        )
     factors = raw.get("factors") or {}
     if not isinstance(factors, dict):
         raise ConfigError(f"study.factors={factors!r} must map keys to lists of alternatives.")
@@ -110,6 +122,8 @@ def read_study(
         groups=frozenset(groups),
         rerun=bool(raw.get("rerun", False)),
         **_metric_and_direction(raw, config),
+        margin=None if margin is None else float(margin),
+        schedule=schedule,
     )
 
 

@@ -5,6 +5,7 @@ job starts it checks the whole plan, creates the MLflow experiment and the paren
 runs already FINISHED, keeps going when a job fails, and ends the parent with the outcome.
 """
 
+import dataclasses
 import logging
 import sys
 import time
@@ -135,56 +136,48 @@ class AblationSweeper(Sweeper):
         if self.dry_run:
             print("Dry run: nothing trained; only runs found dead were marked KILLED.")
             return []
+        from ablab.study.rounds import study_tags
 
-        from ablab.study.bookkeeping import PlannedRun
-
-        plan = [
-            PlannedRun(
-                arm=j.arm.name,
-                changed={k: [str(a), str(b)] for k, (a, b) in j.arm.changed.items()},
-                seed=j.seed,
-                run_key=j.run_key,
-                reference=j.arm.reference,
-            )
-            for j in jobs
-        ]
-        parent_run_id = open_study(client, spec.name, spec.design, plan, len(arms), len(spec.seeds))
-        # What the report compares, and which way is better (ablab.report reads these tags).
-        from ablab.tags import DIRECTION, METRIC
-
-        client.set_tag(parent_run_id, METRIC, spec.metric)
-        client.set_tag(parent_run_id, DIRECTION, spec.direction)
+        n_seeds = spec.schedule.max if spec.schedule else len(spec.seeds)
+        parent_run_id = open_study(
+            client, spec.name, spec.design, _planned(jobs), len(arms), n_seeds, study_tags(spec)
+        )
         claim(client, parent_run_id, spec.name)  # two launches at once: the later one gives way
         log.info("Study %r: parent run %s in %s", spec.name, parent_run_id, tracking_uri)
-        return self._run(client, spec, jobs, done, tracking_uri, parent_run_id)
 
-    def _run(self, client, spec, jobs, done, tracking_uri, parent_run_id) -> Any:
+        def plan_round(arm_names: list[str], seeds: list[int]) -> list:
+            """Jobs of an adaptive round (the arms and their reference), planned like the launch's."""
+            chosen = [arm for arm in arms if arm.reference or arm.name in arm_names]
+            spec_round = dataclasses.replace(spec, seeds=seeds)
+            return plan_jobs(spec_round, chosen, common, self._compose, check)
+
+        def check(cfg: DictConfig) -> None:
+            validate(cfg, cfg.hydra.runtime.choices)
+
+        return self._run(client, spec, jobs, done, tracking_uri, parent_run_id, plan_round)
+
+    def _run(self, client, spec, jobs, done, tracking_uri, parent_run_id, plan_round) -> Any:
         from ablab.run_summary import study_summary
-        from ablab.study.bookkeeping import close_study, kill_study
-        from ablab.study.progress import study_progress
+        from ablab.study.bookkeeping import close_study, finished_run_keys, write_plan
         from ablab.study.summary import format_outcome
 
         to_run = [j for j in jobs if spec.rerun or j.run_key not in done]
-        launches = self._launches(to_run, spec, tracking_uri, parent_run_id)
         started = time.perf_counter()
-        results = []
-        try:
-            if launches:
-                with study_progress(tracking_uri, parent_run_id, total=len(to_run)):
-                    results = self.launcher.launch([o for _, o in launches], initial_job_idx=0)
-        except KeyboardInterrupt:
-            killed = kill_study(client, parent_run_id)
-            print(f"Interrupted: parent run and {killed} running child run(s) marked KILLED.")
-            raise
-        except Exception as error:  # the launcher broke (a worker killed): end the launch cleanly
-            killed = kill_study(client, parent_run_id)
-            print(
-                f"ablab-train: the launcher failed ({type(error).__name__}: {error}); parent run and "
-                f"{killed} running child run(s) marked KILLED. Launch again to resume: FINISHED runs are "
-                "skipped.",
-                file=sys.stderr,
-            )
-            raise SystemExit(1) from error
+        launches, results, look = [], [], 0
+        while True:
+            this_round = self._launches(to_run, spec, tracking_uri, parent_run_id, first_pack=len(launches))
+            results += self._launch_round(client, this_round, len(launches), tracking_uri, parent_run_id)
+            launches += this_round
+            look += 1
+            planned = {j.run_key for j in jobs}
+            more = self._next_round(client, spec, parent_run_id, look, plan_round)
+            more = [j for j in more if j.run_key not in planned]
+            if not more:
+                break
+            jobs = [*jobs, *more]
+            write_plan(client, parent_run_id, _planned(jobs))
+            done = finished_run_keys(client, spec.name)  # resumes like a launch: finished seeds are skipped
+            to_run = [j for j in more if spec.rerun or j.run_key not in done]
         _release_workers()
         outcome_of = {id(j): "skipped" for j in jobs}
         errors: dict[str, str] = {}
@@ -203,8 +196,59 @@ class AblationSweeper(Sweeper):
             raise SystemExit(1)
         return results
 
-    def _launches(self, to_run, spec, tracking_uri, parent_run_id) -> list[tuple[list, list[str]]]:
-        """(the jobs it covers, its overrides) per Hydra job: fused packs first, then single runs."""
+    def _next_round(self, client, spec, parent_run_id, look, plan_round) -> list:
+        """Adaptive seeds: after a round, the next look's seeds for the arms still undecided."""
+        if spec.schedule is None or look >= len(spec.schedule.looks):
+            return []
+        from ablab.report.stats import ALPHA
+        from ablab.study.rounds import launch_decisions, undecided_arms
+
+        decisions = launch_decisions(client, parent_run_id, ALPHA)
+        for _, row in decisions.iterrows():
+            print(f"  {row['arm']}: {row['outcome']} ({row['reason']})")
+        names = undecided_arms(decisions)
+        if not names:
+            print("Adaptive seeds: every arm is decided.")
+            return []
+        seeds = spec.schedule.seeds_at_look(look)
+        print(f"Adaptive seeds, round {look + 1}: seeds 0-{seeds[-1]} for {', '.join(names)}", flush=True)
+        return plan_round(names, seeds)
+
+    def _launch_round(self, client, this_round, first_index, tracking_uri, parent_run_id) -> list:
+        """Launch one round's Hydra jobs under the study's progress bar; returns their results.
+
+        Ctrl-C, or a launcher that breaks (a worker killed), ends the launch KILLED, not RUNNING.
+        """
+        from ablab.study.bookkeeping import kill_study
+        from ablab.study.progress import ended_children, study_progress
+
+        if not this_round:
+            return []
+        ended_before = ended_children(client, parent_run_id)  # earlier rounds' runs
+        total = ended_before + sum(len(covered) for covered, _ in this_round)
+        try:
+            with study_progress(tracking_uri, parent_run_id, total=total, initial=ended_before):
+                return self.launcher.launch([o for _, o in this_round], initial_job_idx=first_index)
+        except KeyboardInterrupt:
+            killed = kill_study(client, parent_run_id)
+            print(f"Interrupted: parent run and {killed} running child run(s) marked KILLED.")
+            raise
+        except Exception as error:  # the launcher broke (a worker killed): end the launch cleanly
+            killed = kill_study(client, parent_run_id)
+            print(
+                f"ablab-train: the launcher failed ({type(error).__name__}: {error}); parent run and "
+                f"{killed} running child run(s) marked KILLED. Launch again to resume: FINISHED runs are "
+                "skipped.",
+                file=sys.stderr,
+            )
+            raise SystemExit(1) from error
+
+    def _launches(
+        self, to_run, spec, tracking_uri, parent_run_id, first_pack: int = 0
+    ) -> list[tuple[list, list[str]]]:
+        """(the jobs it covers, its overrides) per Hydra job: fused packs first, then single runs.
+
+        Pack files are numbered from ``first_pack``, so an adaptive round keeps the earlier ones."""
         from pathlib import Path
 
         from ablab.runtime import launcher_workers
@@ -215,7 +259,7 @@ class AblationSweeper(Sweeper):
         packs, alone = plan_packs(to_run, workers, self.max_pack_size)
         pack_dir = Path(self.config.hydra.runtime.cwd) / str(self.config.hydra.sweep.dir) / "packs"
         launches = []
-        for index, pack in enumerate(packs):
+        for index, pack in enumerate(packs, start=first_pack):
             members = [member(j, tracking_settings(j, spec, tracking_uri, parent_run_id)) for j in pack]
             launches.append((pack, pack_overrides(pack, members, pack_dir / f"pack-{index}.json")))
         if packs:
@@ -234,6 +278,22 @@ class AblationSweeper(Sweeper):
             return str(make_report(tracking_uri, parent_run_id=parent_run_id) / "report.html")
         except Exception as error:  # noqa: BLE001 - reported, the study result stands
             return f"could not be written: {error}"
+
+
+def _planned(jobs: list) -> list:
+    """The plan.json entries of ``jobs``."""
+    from ablab.study.bookkeeping import PlannedRun
+
+    return [
+        PlannedRun(
+            arm=j.arm.name,
+            changed={k: [str(a), str(b)] for k, (a, b) in j.arm.changed.items()},
+            seed=j.seed,
+            run_key=j.run_key,
+            reference=j.arm.reference,
+        )
+        for j in jobs
+    ]
 
 
 def _job_errors(covered: list, result: Any) -> list[tuple[Any, str]]:

@@ -1,0 +1,54 @@
+"""Adaptive seeds in a launch: what the parent run records, and after each round which arms get
+more seeds. The decisions come from the same replay the report shows (``sequential.arm_decisions``)
+on the values the report reads from MLflow, so the sweeper and the report cannot disagree.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+import pandas as pd
+from mlflow.tracking import MlflowClient
+
+from ablab.study.sequential import arm_decisions, recorded_schedule
+from ablab.study.spec import StudySpec
+from ablab.tags import DIRECTION, MARGIN, METRIC, SEED_SCHEDULE
+
+
+def study_tags(spec: StudySpec) -> dict[str, str]:
+    """The study settings the report needs, as parent-run tags: what it compares, which way is
+    better, the equivalence margin and the seed schedule."""
+    tags = {METRIC: spec.metric, DIRECTION: spec.direction}
+    if spec.margin is not None:
+        tags[MARGIN] = repr(spec.margin)
+    if spec.schedule is not None:
+        tags[SEED_SCHEDULE] = json.dumps(asdict(spec.schedule))
+    return tags
+
+
+def launch_decisions(client: MlflowClient, parent_run_id: str, alpha: float) -> pd.DataFrame:
+    """Each compared arm's sequential decision so far (``sequential.arm_decisions``), from MLflow."""
+    from ablab.report.launch import load_launch
+    from ablab.report.metric import choose_metric, study_metric
+    from ablab.report.summary import recorded_margin
+
+    launch = load_launch(client, client.get_run(parent_run_id))
+    schedule = recorded_schedule(launch.parent_tags)
+    if schedule is None:
+        raise ValueError(f"study launch {parent_run_id} has no seed schedule ({SEED_SCHEDULE} tag)")
+    metric, higher_is_better = study_metric(launch.parent_tags)
+    choice, values = choose_metric(client, launch.finished, metric, None, higher_is_better)
+    finished = launch.finished
+    runs = pd.DataFrame({"arm": finished["arm"], "seed": finished["seed"], "value": values.astype(float)})
+    margin = recorded_margin(launch.parent_tags) or choice.default_margin(
+        runs.loc[runs["arm"] == launch.reference_arm, "value"].mean()
+    )
+    return arm_decisions(
+        runs, launch.arms, launch.reference_arm, schedule, alpha, margin, choice.higher_is_better
+    )
+
+
+def undecided_arms(decisions: pd.DataFrame) -> list[str]:
+    """The arms the next round adds seeds to (with their reference); empty when all are decided."""
+    return list(decisions.loc[decisions["outcome"] == "running", "arm"])
