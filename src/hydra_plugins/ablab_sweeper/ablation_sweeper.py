@@ -156,7 +156,7 @@ class AblationSweeper(Sweeper):
             print(f"Interrupted: parent run and {killed} running child run(s) marked KILLED.")
             raise
         except Exception as error:  # the launcher broke (a worker killed): end the launch cleanly
-            killed = kill_study(client, parent_run_id)
+            killed = kill_study(client, parent_run_id, f"the launcher failed: {type(error).__name__}")
             print(
                 f"ablab-train: the launcher failed ({type(error).__name__}: {error}); parent run and "
                 f"{killed} running child run(s) marked KILLED. Launch again to resume: FINISHED runs are "
