@@ -71,8 +71,6 @@ class AblationSweeper(Sweeper):
         return list(arguments), [o.key_or_group for o in parsed]
 
     def sweep(self, arguments: list[str]) -> Any:
-        import sys
-
         from ablab.errors import ConfigError, StudyBusy, TrackingUnavailable
 
         try:
