@@ -14,7 +14,7 @@ from pathlib import Path
 from mlflow.entities import Param, RunStatus, RunTag
 from mlflow.tracking import MlflowClient
 
-from ablab.liveness import HEARTBEAT, owner_tags
+from ablab.liveness import HEARTBEAT, KILLED_REASON_TAG, owner_tags
 from ablab.tags import (
     DESIGN,
     DESIGN_PARAM,
@@ -112,7 +112,7 @@ def close_study(client: MlflowClient, parent_run_id: str, counts: dict[str, int]
     HEARTBEAT.remove(parent_run_id)
 
 
-def kill_study(client: MlflowClient, parent_run_id: str) -> int:
+def kill_study(client: MlflowClient, parent_run_id: str, reason: str = "interrupted (Ctrl-C)") -> int:
     """After Ctrl-C or a crashed launcher: the parent and any child still RUNNING end KILLED;
     returns how many children."""
     experiment_id = client.get_run(parent_run_id).info.experiment_id
@@ -121,10 +121,8 @@ def kill_study(client: MlflowClient, parent_run_id: str) -> int:
         [experiment_id],
         f"tags.`{PARENT_RUN_ID}` = '{parent_run_id}' and attributes.status = '{RUNNING}'",
     )
-    killed = 0
-    for run in running:
-        client.set_terminated(run.info.run_id, KILLED)
-        killed += 1
-    client.set_terminated(parent_run_id, KILLED)
+    for run_id in [*(run.info.run_id for run in running), parent_run_id]:
+        client.set_tag(run_id, KILLED_REASON_TAG, reason)
+        client.set_terminated(run_id, KILLED)
     HEARTBEAT.remove(parent_run_id)
-    return killed
+    return len(running)

@@ -72,8 +72,6 @@ class AblationSweeper(Sweeper):
         return list(arguments), [o.key_or_group for o in parsed]
 
     def sweep(self, arguments: list[str]) -> Any:
-        import sys
-
         from ablab.errors import ConfigError, StudyBusy, TrackingUnavailable
 
         try:
@@ -234,7 +232,7 @@ class AblationSweeper(Sweeper):
             print(f"Interrupted: parent run and {killed} running child run(s) marked KILLED.")
             raise
         except Exception as error:  # the launcher broke (a worker killed): end the launch cleanly
-            killed = kill_study(client, parent_run_id)
+            killed = kill_study(client, parent_run_id, f"the launcher failed: {type(error).__name__}")
             print(
                 f"ablab-train: the launcher failed ({type(error).__name__}: {error}); parent run and "
                 f"{killed} running child run(s) marked KILLED. Launch again to resume: FINISHED runs are "
