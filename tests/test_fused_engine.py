@@ -111,9 +111,9 @@ def test_a_fused_run_is_recorded_like_a_keras_run(store, workdir):
     assert set(fused_run.data.tags) ^ set(keras_run.data.tags) == {"ablab.pack_size"}
     client = MlflowClient(store)
     artifacts = {e: {a.path for a in client.list_artifacts(r.info.run_id)} for e, r in runs.items()}
-    assert (
-        artifacts["fused"] == artifacts["keras"] == {"config.yaml", "learning_curve.png", "model_summary.txt"}
-    )
+    assert artifacts["fused"] == artifacts["keras"] == {
+        "config.yaml", ".hydra", "learning_curve.png", "model_summary.txt"
+    }  # fmt: skip
     for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
         assert [m.step for m in client.get_metric_history(fused_run.info.run_id, key)] == [1, 2]
     # Same initial weights and data, a different shuffle: close after two epochs, not equal.

@@ -33,7 +33,7 @@ def test_optuna_search_logs_every_trial_and_returns_the_objective(store, workdir
             "relu",
             "adam",
         )
-        assert params["model.hidden_units"] == "[8]" and params["objective"] == "test_accuracy"
+        assert params["model.hidden_units"] == "[8]" and run.data.tags["objective"] == "test_accuracy"
         assert 1e-4 <= float(params["optimizer.learning_rate"]) <= 3e-2
     assert len({r.data.params["optimizer.learning_rate"] for r in runs}) == 2
 

@@ -126,7 +126,7 @@ def test_study_runs_on_the_server_and_reports_from_it(mlflow_server, tmp_path):
     for child in children:
         assert {"test_accuracy", "test_loss", "train_seconds"} <= child.data.metrics.keys()
         assert [m.step for m in client.get_metric_history(child.info.run_id, "val_accuracy")] == [1]
-        assert child.data.params["tracking.uri"] == uri
+        assert child.data.tags["tracking.uri"] == uri
     # Artifacts go through the server into its state folder, not into the client's directory.
     artifacts = {a.path for a in client.list_artifacts(children[0].info.run_id)}
     assert {"config.yaml", "learning_curve.png"} <= artifacts

@@ -82,6 +82,13 @@ def experiment_id(tracking_uri: str, name: str | None) -> str | None:
     return experiment.experiment_id
 
 
+def _has_display() -> bool:
+    """A graphical browser can open: on a headless machine ``webbrowser`` could start a text
+    browser in this terminal instead."""
+    graphical = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    return sys.platform in ("darwin", "win32") or bool(graphical)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="ablab-ui",
@@ -91,7 +98,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--tracking-uri", help="MLflow store; default: $MLFLOW_TRACKING_URI, else ./mlflow.db")
     p.add_argument("--experiment", help="open on this experiment's runs (a study's name); default: all")
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
-    p.add_argument("--no-browser", action="store_true", help="print the URL, do not open a browser")
+    p.add_argument(
+        "--no-browser", action="store_true", help="print the URL only (default: open it too, given a display)"
+    )
     return p
 
 
@@ -111,7 +120,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         wait_until_serving(f"http://{HOST}:{args.port}", server)
         print(f"MLflow UI on {tracking_uri}:\n  {url}\n(Ctrl-C stops it)", flush=True)
-        if not args.no_browser:
+        if not args.no_browser and _has_display():
             webbrowser.open(url)
         server.wait()
     except KeyboardInterrupt:
