@@ -13,8 +13,6 @@ import socket
 import threading
 import time
 
-from ablab.liveness import HEARTBEAT
-
 LAUNCHER_ENV = "ABLAB_LAUNCHER"  # "host:pid" of the ablab-train process that launched the jobs
 POLL_S = 1.0
 _watching = threading.Event()
@@ -43,6 +41,8 @@ def exit_with_launcher(poll_s: float = POLL_S) -> None:
 
 
 def _watch(launcher: int, parent: int, poll_s: float) -> None:
+    from ablab.liveness import HEARTBEAT  # MLflow: imported here, not by `ablab-train --help`
+
     while os.getppid() == parent and _alive(launcher):
         time.sleep(poll_s)
     # At most a few seconds to record it: a dead store must not keep the orphan alive.
