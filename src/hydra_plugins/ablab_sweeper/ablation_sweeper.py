@@ -116,6 +116,9 @@ class AblationSweeper(Sweeper):
         existing = store_exists(tracking_uri)
         done = finished_run_keys(MlflowClient(tracking_uri), spec.name) if existing else set()
         print(format_plan(spec.name, spec.design, jobs, done, spec.rerun), flush=True)
+        if spec.schedule:
+            looks = ", ".join(map(str, spec.schedule.looks))
+            print(f"Adaptive seeds: looks at {looks} seeds; undecided arms get more seeds after each round.")
         if self.dry_run:
             print("Dry run: nothing trained, nothing written to MLflow.")
             return []
