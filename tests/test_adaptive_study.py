@@ -6,6 +6,7 @@ import json
 import pandas as pd
 import pytest
 
+from ablab import tags
 from ablab.report.render import md
 from ablab.study.rounds import launch_decisions
 from test_study_sweeper import ablab_train, client_for, study_runs
@@ -57,6 +58,12 @@ def test_the_sweeper_adds_seeds_to_undecided_arms_until_the_schedule_ends(tmp_pa
     assert table.loc["activation=relu", "verdict"] == relu["outcome"]
     markdown = (report_dirs[0] / "report.md").read_text()
     assert f"| activation=relu | 3 | {relu['outcome']} | {md(relu['reason'])} |" in markdown
+
+    # The tag contract: every ablab.* tag a real study wrote is named in ablab.tags.
+    contract = {value for name, value in vars(tags).items() if name.isupper() and isinstance(value, str)}
+    contract |= {tags.count_tag(outcome) for outcome in ("finished", "skipped", "failed")}
+    written = {key for run in [*parents, *children] for key in run.data.tags if key.startswith("ablab.")}
+    assert written <= contract and {tags.SEED_SCHEDULE, tags.MARGIN, tags.RUN_KEY, tags.ARM} <= written
 
     again = ablab_train(tmp_path, "study=tiny", "hydra.sweeper.report=false")
     assert again.returncode == 0, again.stderr[-3000:]

@@ -60,6 +60,7 @@ def test_ladder_compares_each_step_with_the_previous_one_and_with_the_baseline(t
     steps = pd.read_csv(folder / "table.csv").set_index("arm")
     arms = list(LADDER)
     assert list(steps["compared_with"].fillna("")) == ["", *arms[:-1]]
+    assert steps.loc["+activation=relu", "changed"] == "activation: sigmoid → relu"  # only the step's own
     for previous, arm in zip(arms, arms[1:], strict=False):
         delta, p = _paired(LADDER[arm], LADDER[previous])
         assert steps.loc[arm, "delta"] == pytest.approx(100 * delta)
@@ -70,6 +71,7 @@ def test_ladder_compares_each_step_with_the_previous_one_and_with_the_baseline(t
 
     cumulative = pd.read_csv(folder / "table_vs_baseline.csv").set_index("arm")
     assert set(cumulative["compared_with"].dropna()) == {"baseline"}
+    assert cumulative.loc["+activation=relu", "changed"].count("→") == 2
     delta, p = _paired(LADDER["+optimizer=adam"], LADDER["baseline"])
     assert cumulative.loc["+optimizer=adam", "delta"] == pytest.approx(100 * delta)
     assert cumulative.loc["+optimizer=adam", "p_value"] == pytest.approx(p)

@@ -164,6 +164,15 @@ def changed_text(changed: dict) -> str:
     return "; ".join(parts)
 
 
+def _changes_over(plan: pd.DataFrame, arm: str, other: str | None) -> dict:
+    """The arm's changes from the baseline; with ``other`` (a ladder's previous step) only those
+    ``other`` does not already make."""
+    first = plan.drop_duplicates("arm").set_index("arm")["changed"]
+    changed = dict(first.get(arm) or {})
+    already = dict(first.get(other) or {}) if other else {}
+    return {key: change for key, change in changed.items() if already.get(key) != change}
+
+
 def ablation_table(
     values: pd.DataFrame,
     plan: pd.DataFrame,
@@ -194,7 +203,7 @@ def ablation_table(
             "arm": arm,
             "reference": arm == reference_arm,
             "compared_with": "" if arm == reference_arm else compared_with.get(arm, reference_arm),
-            "changed": changed_text(jobs["changed"].iloc[0]) if len(jobs) else "",
+            "changed": changed_text(_changes_over(plan, arm, compared_with.get(arm))),
             "n_finished": len(own),
             "n_planned": len(jobs),
             "mean": own.mean() if len(own) else np.nan,

@@ -131,6 +131,9 @@ class AblationSweeper(Sweeper):
         print(format_plan(spec.name, spec.design, jobs, done, spec.rerun), flush=True)
         for note in notes:
             print(note, flush=True)
+        if spec.schedule:
+            looks = ", ".join(map(str, spec.schedule.looks))
+            print(f"Adaptive seeds: looks at {looks} seeds; undecided arms get more seeds after each round.")
         if self.dry_run:
             print("Dry run: nothing trained; only runs found dead were marked KILLED.")
             return []
