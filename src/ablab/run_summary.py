@@ -9,6 +9,7 @@ from collections.abc import Mapping
 
 from mlflow.tracking import MlflowClient
 
+from ablab.tags import ERROR
 from ablab.ui import open_command
 
 # The final metrics shown first, in this order; any other final metric follows.
@@ -27,7 +28,7 @@ def run_summary(tracking_uri: str, run_id: str) -> str:
     experiment = client.get_experiment(run.info.experiment_id)
     # Per-epoch metrics (loss, val_accuracy, ...) are curves: the summary shows the final ones.
     finals = {k: v for k, v in run.data.metrics.items() if k.startswith("test_") or k in HEADLINE_METRICS}
-    error = run.data.tags.get("ablab.error")
+    error = run.data.tags.get(ERROR)
     return "\n".join(
         [
             f"Run {run.info.status}: {run.info.run_name}",
