@@ -31,7 +31,8 @@ def test_params_are_the_resolved_config_with_dotted_keys():
     assert params["optimizer.learning_rate"] == "0.001"
     assert params["initializer.args"] == '{"maxval": 0.05, "minval": -0.05}'
     assert params["model.hidden_units"] == "[50, 50, 50, 50]"
-    assert params["dataset.path"] == "None"
+    assert params["dataset._target_"] == "ablab.datasets.mnist_5k.load"
+    assert params["dataset.test_size"] == "0.3"
     assert params["trainer.epochs"] == "100"
     assert not any(key.startswith(("study", "tracking.tags")) for key in params)
 

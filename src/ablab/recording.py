@@ -93,9 +93,13 @@ def source_tags(base_dir: Path) -> dict[str, str]:
 
 
 def _choice_fallback(cfg: DictConfig, group: str) -> str | None:
-    """Outside Hydra (tests, notebooks) there are no file choices: tag the Keras name."""
+    """Outside Hydra (tests, notebooks) there are no file choices: tag the Keras name, else the
+    module of the ``_target_`` (``ablab.datasets.mnist_5k.load`` -> ``mnist_5k``)."""
     node = cfg.get(group)
-    return node.get("name") if isinstance(node, DictConfig) else None
+    if not isinstance(node, DictConfig):
+        return None
+    target = node.get("_target_")
+    return node.get("name") or (target.rsplit(".", 2)[-2] if target and "." in target else None)
 
 
 # Overrides a run name leaves out: bookkeeping and output settings (by their first key), the
@@ -118,13 +122,16 @@ def run_name(cfg: DictConfig, tags: Mapping[str, str], overrides: Sequence[str] 
     return " ".join([arm, *changed, f"seed={cfg.trainer.seed}"])[:250]
 
 
-def log_setup(recorder: RunRecorder, cfg: DictConfig, overrides: Sequence[str], splits: Splits) -> None:
-    """Before training: the params, the resolved config, Hydra's own config files and the data."""
+def log_setup(
+    recorder: RunRecorder, cfg: DictConfig, overrides: Sequence[str], splits: Splits, tags: Mapping[str, str]
+) -> None:
+    """Before training: the params, the resolved config, Hydra's own config files and the data
+    (named by its ``dataset`` tag, the option chosen)."""
     recorder.log_params(config_entries(cfg)[0])
     recorder.log_text(OmegaConf.to_yaml(cfg, resolve=True), "config.yaml")
     for name, text in hydra_files(cfg, overrides).items():
         recorder.log_text(text, f".hydra/{name}")
-    recorder.log_inputs(dataset_inputs(cfg, splits))
+    recorder.log_inputs(dataset_inputs(cfg, splits, tags.get("dataset") or "dataset"))
 
 
 def hydra_files(cfg: DictConfig, overrides: Sequence[str]) -> dict[str, str]:
@@ -147,7 +154,7 @@ def hydra_files(cfg: DictConfig, overrides: Sequence[str]) -> dict[str, str]:
     return files
 
 
-def dataset_inputs(cfg: DictConfig, splits: Splits) -> list:
+def dataset_inputs(cfg: DictConfig, splits: Splits, name: str) -> list:
     """The train, validation and test splits as MLflow dataset inputs: name, digest, sizes
     (the profile's shapes) and, as the source, the dataset config that made them."""
     import mlflow.data
@@ -161,7 +168,6 @@ def dataset_inputs(cfg: DictConfig, splits: Splits) -> list:
         "test": (splits.x_test, splits.y_test),
     }
     source = CodeDatasetSource(OmegaConf.to_container(cfg.dataset, resolve=True))
-    name = str(cfg.dataset.get("name") or "dataset")
     inputs = []
     for context, (x, y) in parts.items():
         if len(x):

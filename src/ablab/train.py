@@ -85,7 +85,7 @@ def train(
     name = run_name(cfg, tags, overrides)
     parent_run_id = cfg.tracking.get("parent_run_id")
     with recorded_run(client, experiment_id, name, tags, parent_run_id) as recorder:
-        log_setup(recorder, cfg, overrides, splits)
+        log_setup(recorder, cfg, overrides, splits, tags)
         metrics, history = train_keras(cfg, splits, recorder)
         log_result(recorder, metrics, history, name, threads)
     log.info(run_summary(tracking_uri, recorder.run_id))

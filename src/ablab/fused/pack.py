@@ -89,7 +89,7 @@ def train_pack(members: Sequence[PackMember], base_dir: Path, threads: int | Non
             recorders.append(
                 start_run(client, experiment_id, names[-1], tags, member.config.tracking.get("parent_run_id"))
             )
-            log_setup(recorders[-1], member.config, member.overrides, splits)
+            log_setup(recorders[-1], member.config, member.overrides, splits, tags)
             recorders[-1].log_text(summaries[shape], "model_summary.txt")
 
         models = FusedMLPs(configs, input_dim=x_train.shape[1], outputs=outputs)
