@@ -36,7 +36,6 @@ from ablab.validation import validate
 log = logging.getLogger(__name__)
 
 
-
 def train(
     cfg: DictConfig,
     choices: Mapping[str, str] | None = None,
