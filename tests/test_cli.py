@@ -13,25 +13,12 @@ import sys
 import urllib.request
 from pathlib import Path
 
-import numpy as np
 import pytest
 from keras.src.backend.config import keras_home  # where keras.datasets caches its downloads
 
 from conftest import all_runs, run_cli, sqlite_uri
 
 TINY_CLI = ["trainer.epochs=1", "model.hidden_units=[8]"]
-
-
-def write_mnist_like_npz(path):
-    rng = np.random.default_rng(0)
-    np.savez(
-        path,
-        x_train=rng.integers(0, 256, (40, 28, 28), dtype=np.uint8),
-        y_train=np.arange(40) % 10,
-        x_test=rng.integers(0, 256, (20, 28, 28), dtype=np.uint8),
-        y_test=np.arange(20) % 10,
-    )
-    return path
 
 
 BAD_INPUT = {
@@ -49,6 +36,16 @@ BAD_INPUT = {
         ["dataset=mnist", "dataset.path=/nonexistent.npz"],
         ["dataset.path='/nonexistent.npz'", "does not exist", "dataset=mnist_5k"],
     ),
+    "loader-does-not-import": (
+        ["dataset._target_=mypkg.nowhere.load"],
+        ["dataset._target_='mypkg.nowhere.load' does not import", "conf/dataset/mnist_5k.yaml"],
+    ),
+    "table-without-path-and-label": (["dataset=table"], ["dataset.label, dataset.path", "must be set"]),
+    "empty-npz": (["dataset=npz", "dataset.path={empty}"], ["dataset.path=", "is empty (0 bytes)"]),
+    "objective-the-task-does-not-log": (
+        ["dataset=diabetes", "objective=test_accuracy"],
+        ["objective='test_accuracy'", "dataset.task='regression'", "allowed: test_loss, test_mse, test_mae"],
+    ),
     "user-yaml-unknown-keras-name": (
         ["--config-dir", "{extra}", "activation=mishh"],
         ["activation.name='mishh'", "activation/mishh.yaml", "allowed:", "leaky_relu"],
@@ -61,8 +58,8 @@ def test_bad_input_stops_before_training(workdir, monkeypatch, capsys, args, fra
     extra = workdir / "extra"
     (extra / "activation").mkdir(parents=True)
     (extra / "activation" / "mishh.yaml").write_text("name: mishh\nargs: {}\n")
-    npz = write_mnist_like_npz(workdir / "mnist.npz")
-    args = [arg.format(extra=extra, npz=npz) for arg in args]
+    (workdir / "empty.npz").write_bytes(b"")
+    args = [arg.format(extra=extra, empty=workdir / "empty.npz") for arg in args]
 
     code = run_cli(monkeypatch, *args, f"hydra.run.dir={workdir}/outputs")
 

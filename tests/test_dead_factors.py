@@ -85,3 +85,15 @@ def test_the_study_stops_before_training_and_names_the_dead_factor(user_project,
     assert code == 2
     assert "Dead factor(s): arm 'activation=relu' (changes activation: sigmoid -> relu)" in err
     assert all_runs(sqlite_uri(user_project)) == []  # no parent, no child: nothing was written
+
+
+def test_activation_arguments_count_even_where_keras_cannot_serialize_them():
+    """leaky_relu with arguments is a functools.partial: get_config() fails, its repr differs."""
+    fingerprints = Fingerprints()
+
+    def slope(value):
+        cfg, _ = compose_run(["activation=leaky_relu", f"activation.args.negative_slope={value}"])
+        return fingerprints(cfg)
+
+    assert slope(0.1) != slope(0.3)
+    assert slope(0.3) == slope(0.3)

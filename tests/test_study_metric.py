@@ -25,7 +25,7 @@ study:
   seeds: [0, 1]
   baseline: {optimizer: sgd}
   factors: {optimizer: [adam]}
-trainer: {epochs: 2, verbose: 0}
+trainer: {epochs: 2, verbose: 0, engine: fused}
 model: {hidden_units: [8]}
 hydra:
   mode: MULTIRUN

@@ -102,7 +102,7 @@ def test_the_installed_wheel_works_from_an_empty_folder(fresh_venv, tmp_path):
 
     example = tmp_path / "example"
     shutil.copytree(ROOT / "examples" / "conf", example / "conf")  # the project's configs, not its code
-    small_cnn = ["model.filters=[4]", "model.dense_units=8", "dataset.train_discard=0.8"]
+    small_cnn = ["model.filters=[4]", "model.dense_units=8", "dataset.train_discard=0.9"]
     run([str(bin_ / "ablab-train"), "study=image", "study.seeds=[0,1]", *small_cnn, *TINY], example)
     assert len(finished_study(example, "example_image")) == 8
     run([str(bin_ / "ablab-train"), "study=tabular", "study.seeds=[0,1]", *TINY], example)

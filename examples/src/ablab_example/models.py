@@ -12,7 +12,8 @@ from ablab.models.blocks import Blocks
 def build_convnet(
     blocks: Blocks, input_shape: tuple[int, ...], outputs: int, filters: Sequence[int], dense_units: int
 ) -> keras.Model:
-    """Conv blocks with global average pooling instead of a flattened Dense stack.
+    """Conv blocks, each followed by max pooling, then a Dense block: written with Keras'
+    functional API (any keras.Model works, Sequential or not).
 
     ``blocks.hidden(layer)`` adds the study's normalization, activation and dropout after each
     layer; ``blocks.conv`` / ``blocks.dense`` carry its initializer and L2 penalty;
@@ -24,7 +25,7 @@ def build_convnet(
         for layer in blocks.hidden(blocks.conv(count)):
             x = layer(x)
         x = keras.layers.MaxPooling2D()(x)
-    x = keras.layers.GlobalAveragePooling2D()(x)
+    x = keras.layers.Flatten()(x)
     for layer in [*blocks.hidden(blocks.dense(dense_units)), *blocks.head(outputs)]:
         x = layer(x)
     return keras.Model(inputs, x, name="convnet")

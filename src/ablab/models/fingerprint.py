@@ -45,8 +45,24 @@ class Fingerprints:
         optimizer.pop("name", None)
         digest = hashlib.sha256()
         rest = drop_keys(result_settings(cfg), _BUILT + _NOT_COMPARED)
-        for part in (model.get_config(), optimizer, rest):
+        for part in (_describe(model), optimizer, rest):
             digest.update(json.dumps(part, sort_keys=True, default=repr).encode())
         for weights in model.get_weights():  # the initializer shows in the initial weights
             digest.update(weights.tobytes())
         return digest.hexdigest()[:16]
+
+
+def _describe(model: keras.Model) -> object:
+    """The model's config; layer by layer when Keras cannot serialize one (an activation with
+    arguments is a functools.partial, whose repr still shows them)."""
+    try:
+        return model.get_config()
+    except Exception:  # Keras raises TypeError or ValueError, depending on the object
+        return [_describe_layer(layer) for layer in model.layers]
+
+
+def _describe_layer(layer: keras.layers.Layer) -> object:
+    try:
+        return layer.get_config()
+    except Exception:
+        return {"class": type(layer).__name__, "activation": repr(getattr(layer, "activation", layer))}

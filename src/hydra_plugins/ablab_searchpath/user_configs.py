@@ -2,9 +2,10 @@
 
 A user adds ``conf/optimizer/lion.yaml`` (or ``conf/model/mynet.yaml``, ``conf/study/mine.yaml``)
 in their project and uses it like a built-in option; a file of the same name overrides the
-packaged one. Folders, first match wins: Hydra's ``--config-dir``, ``$ABLAB_CONFIG_DIR``
-(``os.pathsep``-separated), then ``./conf`` of the directory ``ablab-train`` starts in;
-``hydra.searchpath`` works too. ``ablab-train --info searchpath`` lists them.
+packaged one. Folders, first match wins: ``$ABLAB_CONFIG_DIR`` (``os.pathsep``-separated),
+``./conf`` of the directory ``ablab-train`` starts in, ablab's own; Hydra puts ``--config-dir``
+after those (it adds options, it cannot replace a packaged file).
+``ablab-train --info searchpath`` lists them.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from hydra.core.config_search_path import ConfigSearchPath, SearchPathQuery
+from hydra.core.config_search_path import ConfigSearchPath
 from hydra.plugins.search_path_plugin import SearchPathPlugin
 
 ENV_VAR = "ABLAB_CONFIG_DIR"
@@ -32,11 +33,6 @@ class UserConfigSearchPath(SearchPathPlugin):
         mains = [e for e in search_path.get_path() if e.provider == "main"]
         if not mains or Path(mains[0].path.removeprefix("file://")).resolve() != packaged:
             return  # another Hydra app in the same environment: leave its search path alone
-        after_command_line = SearchPathQuery(provider="command-line")  # --config-dir comes first
         for directory in reversed(user_config_dirs()):
-            if directory == packaged:
-                continue
-            if search_path.find_first_match(after_command_line) != -1:
-                search_path.append("ablab-user", f"file://{directory}", anchor=after_command_line)
-            else:
+            if directory != packaged:
                 search_path.prepend("ablab-user", f"file://{directory}")
