@@ -99,7 +99,7 @@ def framework_overhead_seconds(epochs: int, repeats: int = 5) -> tuple[float, fl
 
     from ablab.config import register_schemas
     from ablab.curves import learning_curve_figure
-    from ablab.tracking import RunRecorder, ensure_experiment, flatten_params, recorded_run
+    from ablab.tracking import RunRecorder, config_entries, ensure_experiment, recorded_run
 
     register_schemas()
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
@@ -117,7 +117,7 @@ def framework_overhead_seconds(epochs: int, repeats: int = 5) -> tuple[float, fl
         for _ in range(repeats):
             with recorded_run(client, experiment_id, "replay", {"a": "b"}) as recorder:
                 recorder: RunRecorder
-                recorder.log_params(flatten_params(cfg))
+                recorder.log_params(config_entries(cfg)[0])
                 recorder.log_text("config", "config.yaml")
                 recorder.log_text("summary", "model_summary.txt")
                 for epoch in range(epochs):
