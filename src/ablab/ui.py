@@ -105,10 +105,10 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)  # before the imports: --help answers at once
     from ablab.study.bookkeeping import store_exists
     from ablab.tracking import resolve_tracking_uri
 
-    args = parser().parse_args(argv)
     tracking_uri = resolve_tracking_uri(args.tracking_uri, Path.cwd())
     if tracking_uri.startswith(("http://", "https://")):
         raise SystemExit(f"ablab-ui: {tracking_uri} is a tracking server: open {runs_url(tracking_uri)}")
