@@ -16,7 +16,7 @@ from mlflow.tracking import MlflowClient
 
 from ablab.errors import StudyBusy
 from ablab.liveness import HEARTBEAT, HOST_TAG, KILLED_REASON_TAG, PID_TAG, stale_after_s
-from ablab.stale_runs import KILLED, RUNNING, last_sign_of_life
+from ablab.stale_runs import KILLED, RUNNING, describe, last_sign_of_life, reap_stale_runs
 from ablab.tracking import search_all_runs
 
 
@@ -63,8 +63,6 @@ def prepare_launch(client: MlflowClient, study: str, dry_run: bool) -> list[str]
 
     Returns the lines to print with the plan; raises StudyBusy (a dry run only says it).
     """
-    from ablab.stale_runs import describe, reap_stale_runs
-
     experiment = client.get_experiment_by_name(study)
     if experiment is None:
         return []
