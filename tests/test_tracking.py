@@ -31,7 +31,7 @@ def test_params_are_the_resolved_config_with_dotted_keys():
     assert params["optimizer.learning_rate"] == "0.001"
     assert params["initializer.args.minval"] == "-0.05"
     assert params["model.hidden_units"] == "[50, 50, 50, 50]"
-    assert params["dataset.path"] == "None"
+    assert params["dataset._target_"] == "ablab.datasets.mnist_5k.load"
     assert params["trainer.epochs"] == "100"
     assert not any(key.startswith(("study", "tracking.tags")) for key in params)
 
