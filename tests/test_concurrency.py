@@ -11,8 +11,8 @@ from mlflow.tracking import MlflowClient
 
 from ablab.errors import StudyBusy
 from ablab.lease import claim, prepare_launch
-from ablab.liveness import HOST_TAG, KILLED_REASON_TAG
 from ablab.study.bookkeeping import close_study, open_study
+from ablab.tags import KILLED_REASON, OWNER_HOST
 from test_study_sweeper import ABLAB_TRAIN, TINY_STUDY, client_for, study_runs
 
 
@@ -26,7 +26,7 @@ def test_the_later_of_two_launches_gives_way_and_says_who_holds_the_study(store)
     message = str(raised.value)
     assert f"launch {first}" in message and "already running" in message and "refuses" in message
     assert client.get_run(second).info.status == "KILLED"
-    assert client.get_run(second).data.tags[KILLED_REASON_TAG] == f"gave way to launch {first}"
+    assert client.get_run(second).data.tags[KILLED_REASON] == f"gave way to launch {first}"
 
     with pytest.raises(StudyBusy, match=first):
         prepare_launch(client, "s", dry_run=False)  # a third launch is refused before it plans
@@ -41,7 +41,7 @@ def test_a_dead_lease_holder_is_reaped_and_the_study_is_free(store):
     client = MlflowClient(store)
     holder = open_study(client, "s", "ofat", [], n_arms=1, n_seeds=1)
     client.set_tag(holder, "ablab.owner.pid", "999999999")  # its owner is gone from this host
-    assert client.get_run(holder).data.tags[HOST_TAG]
+    assert client.get_run(holder).data.tags[OWNER_HOST]
     (note,) = prepare_launch(client, "s", dry_run=False)
     assert "1 stale run(s)" in note and holder in note
     assert client.get_run(holder).info.status == "KILLED"

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from ablab.liveness import KILLED_REASON_TAG
 from ablab.report.launch import load_launch
+from ablab.tags import KILLED_REASON
 from test_report_synthetic import ARMS, Job, StudyWriter, new_store
 from test_study_sweeper import ABLAB_TRAIN, ablab_train, client_for, study_runs, write_conf
 
@@ -81,7 +81,7 @@ def test_kill_9_of_a_study_launcher_leaves_no_orphans_and_no_zombies(tmp_path):
     assert [p.info.status for p in parents] == ["RUNNING"]  # nobody could end it...
     # ...but the workers ended their own runs on their way out, saying why.
     ended = [c for c in children if c.info.status == "KILLED"]
-    assert ended and all("launcher" in c.data.tags[KILLED_REASON_TAG] for c in ended)
+    assert ended and all("launcher" in c.data.tags[KILLED_REASON] for c in ended)
 
     dry = ablab_train(tmp_path, "study=tiny", "trainer.epochs=500", "hydra.sweeper.dry_run=true")
     assert dry.returncode == 0, dry.stderr[-2000:]
@@ -89,7 +89,7 @@ def test_kill_9_of_a_study_launcher_leaves_no_orphans_and_no_zombies(tmp_path):
     assert parents[0].info.run_id in dry.stdout
     parents, children = study_runs(client)
     assert all(r.info.status != "RUNNING" for r in parents + children)
-    assert "is gone" in parents[0].data.tags[KILLED_REASON_TAG]
+    assert "is gone" in parents[0].data.tags[KILLED_REASON]
 
 
 def test_a_report_on_a_dead_launch_lists_only_its_own_runs(tmp_path):

@@ -12,17 +12,9 @@ import time
 import pytest
 from mlflow.tracking import MlflowClient
 
-from ablab.liveness import (
-    HEARTBEAT_ENV,
-    HEARTBEAT_TAG,
-    HOST_TAG,
-    KILLED_REASON_TAG,
-    PID_TAG,
-    Heartbeat,
-    owner_gone,
-    owner_tags,
-)
+from ablab.liveness import HEARTBEAT_ENV, Heartbeat, owner_gone, owner_tags
 from ablab.stale_runs import describe, reap_stale_runs
+from ablab.tags import HEARTBEAT_AT, KILLED_REASON, OWNER_HOST, OWNER_PID
 from ablab.tracking import ensure_experiment, fail_run, start_run
 
 # A process that opens a run the way both engines do, says so, then waits to be killed.
@@ -41,8 +33,8 @@ def test_a_run_names_its_owner_and_starts_with_a_heartbeat(store):
     client = MlflowClient(store)
     recorder = start_run(client, ensure_experiment(client, "e"), "a run", {})
     tags = client.get_run(recorder.run_id).data.tags
-    assert tags[HOST_TAG] == socket.gethostname() and tags[PID_TAG] == str(os.getpid())
-    assert abs(int(tags[HEARTBEAT_TAG]) - time.time()) < 60
+    assert tags[OWNER_HOST] == socket.gethostname() and tags[OWNER_PID] == str(os.getpid())
+    assert abs(int(tags[HEARTBEAT_AT]) - time.time()) < 60
     assert not owner_gone(tags)
     fail_run(recorder, RuntimeError("done with it"))
 
@@ -63,7 +55,7 @@ def test_kill_9_of_the_owner_leaves_a_zombie_the_reaper_marks_killed(store):
     (reaped,) = reap_stale_runs(client, [experiment_id])
     assert reaped.run_id == zombie and f"owner process {owner.pid}" in reaped.reason
     run = client.get_run(zombie)
-    assert run.info.status == "KILLED" and "is gone" in run.data.tags[KILLED_REASON_TAG]
+    assert run.info.status == "KILLED" and "is gone" in run.data.tags[KILLED_REASON]
     assert client.get_run(mine.run_id).info.status == "RUNNING"  # this process still owns it
     assert "1 stale run(s)" in describe([reaped]) and zombie in describe([reaped])
     fail_run(mine, RuntimeError("end of test"))
@@ -72,10 +64,10 @@ def test_kill_9_of_the_owner_leaves_a_zombie_the_reaper_marks_killed(store):
 def test_a_silent_run_of_another_host_is_stale_after_the_threshold(store, monkeypatch):
     client = MlflowClient(store)
     experiment_id = ensure_experiment(client, "remote")
-    elsewhere = {**owner_tags(), HOST_TAG: "another-host", PID_TAG: "1"}
+    elsewhere = {**owner_tags(), OWNER_HOST: "another-host", OWNER_PID: "1"}
     fresh = client.create_run(experiment_id, tags=elsewhere).info.run_id
     silent = client.create_run(
-        experiment_id, tags={**elsewhere, HEARTBEAT_TAG: str(int(time.time()) - 120)}
+        experiment_id, tags={**elsewhere, HEARTBEAT_AT: str(int(time.time()) - 120)}
     ).info.run_id
     assert reap_stale_runs(client, [experiment_id], stale_s=300) == []
     (reaped,) = reap_stale_runs(client, [experiment_id], stale_s=60)
@@ -91,20 +83,20 @@ def test_the_heartbeat_thread_refreshes_open_runs_only(store, monkeypatch):
     client = MlflowClient(store)
     experiment_id = ensure_experiment(client, "beats")
     old = str(int(time.time()) - 100)
-    open_run = client.create_run(experiment_id, tags={HEARTBEAT_TAG: old}).info.run_id
-    closed_run = client.create_run(experiment_id, tags={HEARTBEAT_TAG: old}).info.run_id
+    open_run = client.create_run(experiment_id, tags={HEARTBEAT_AT: old}).info.run_id
+    closed_run = client.create_run(experiment_id, tags={HEARTBEAT_AT: old}).info.run_id
     heartbeat = Heartbeat()
     heartbeat.add(client, open_run)
     heartbeat.add(client, closed_run)
     heartbeat.remove(closed_run)
     deadline = time.monotonic() + 10
-    while client.get_run(open_run).data.tags[HEARTBEAT_TAG] == old and time.monotonic() < deadline:
+    while client.get_run(open_run).data.tags[HEARTBEAT_AT] == old and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert int(client.get_run(open_run).data.tags[HEARTBEAT_TAG]) >= time.time() - 5
-    assert client.get_run(closed_run).data.tags[HEARTBEAT_TAG] == old
+    assert int(client.get_run(open_run).data.tags[HEARTBEAT_AT]) >= time.time() - 5
+    assert client.get_run(closed_run).data.tags[HEARTBEAT_AT] == old
     heartbeat.abandon("test over")
     run = client.get_run(open_run)
-    assert run.info.status == "KILLED" and run.data.tags[KILLED_REASON_TAG] == "test over"
+    assert run.info.status == "KILLED" and run.data.tags[KILLED_REASON] == "test over"
 
 
 @pytest.mark.parametrize("state", ["reused", "other host", "garbage"])
@@ -114,9 +106,9 @@ def test_owner_is_only_declared_gone_when_it_is_sure(state):
         tags["ablab.owner.pid_start"] = "1"
         assert owner_gone(tags)
     elif state == "other host":
-        tags[HOST_TAG] = "another-host"
-        tags[PID_TAG] = "999999999"
+        tags[OWNER_HOST] = "another-host"
+        tags[OWNER_PID] = "999999999"
         assert not owner_gone(tags)
     else:
-        tags[PID_TAG] = "not a pid"
+        tags[OWNER_PID] = "not a pid"
         assert not owner_gone(tags)

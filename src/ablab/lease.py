@@ -15,8 +15,9 @@ from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
 
 from ablab.errors import StudyBusy
-from ablab.liveness import HEARTBEAT, HOST_TAG, KILLED_REASON_TAG, PID_TAG, stale_after_s
+from ablab.liveness import HEARTBEAT, stale_after_s
 from ablab.stale_runs import KILLED, RUNNING, describe, last_sign_of_life, reap_stale_runs
+from ablab.tags import KILLED_REASON, OWNER_HOST, OWNER_PID
 from ablab.tracking import search_all_runs
 
 
@@ -30,7 +31,7 @@ def live_launches(client: MlflowClient, experiment_id: str) -> list[Run]:
 def holder_text(run: Run) -> str:
     tags = run.data.tags
     return (
-        f"launch {run.info.run_id} (host {tags.get(HOST_TAG, '?')}, pid {tags.get(PID_TAG, '?')}, "
+        f"launch {run.info.run_id} (host {tags.get(OWNER_HOST, '?')}, pid {tags.get(OWNER_PID, '?')}, "
         f"last heartbeat {time.time() - last_sign_of_life(run):.0f} s ago)"
     )
 
@@ -52,7 +53,7 @@ def claim(client: MlflowClient, parent_run_id: str, study: str) -> None:
     for other in live_launches(client, mine.info.experiment_id):
         if other.info.run_id != parent_run_id and other.info.start_time <= mine.info.start_time:
             message = busy_message(study, other)
-            client.set_tag(parent_run_id, KILLED_REASON_TAG, f"gave way to launch {other.info.run_id}")
+            client.set_tag(parent_run_id, KILLED_REASON, f"gave way to launch {other.info.run_id}")
             client.set_terminated(parent_run_id, KILLED)
             HEARTBEAT.remove(parent_run_id)
             raise StudyBusy(message)

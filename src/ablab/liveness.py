@@ -20,14 +20,9 @@ from pathlib import Path
 from mlflow.entities import RunStatus, RunTag
 from mlflow.tracking import MlflowClient
 
-log = logging.getLogger(__name__)
+from ablab.tags import HEARTBEAT_AT, KILLED_REASON, LAUNCH, OWNER_HOST, OWNER_PID, OWNER_PID_START
 
-HOST_TAG = "ablab.owner.host"
-PID_TAG = "ablab.owner.pid"
-PID_START_TAG = "ablab.owner.pid_start"  # the pid's start time: a reused pid is not the owner
-LAUNCH_TAG = "ablab.launch"
-HEARTBEAT_TAG = "ablab.heartbeat"  # unix seconds of the owner's last sign of life
-KILLED_REASON_TAG = "ablab.killed_reason"
+log = logging.getLogger(__name__)
 
 LAUNCH_ENV = "ABLAB_LAUNCH_ID"  # set once by ablab-train; its workers inherit it
 HEARTBEAT_ENV, HEARTBEAT_S = "ABLAB_HEARTBEAT_S", 30.0
@@ -59,23 +54,23 @@ def process_start(pid: int) -> str | None:
 def owner_tags() -> dict[str, str]:
     """The tags that name this process as a run's owner, with a first heartbeat."""
     tags = {
-        HOST_TAG: socket.gethostname(),
-        PID_TAG: str(os.getpid()),
-        LAUNCH_TAG: launch_id(),
-        HEARTBEAT_TAG: str(int(time.time())),
+        OWNER_HOST: socket.gethostname(),
+        OWNER_PID: str(os.getpid()),
+        LAUNCH: launch_id(),
+        HEARTBEAT_AT: str(int(time.time())),
     }
     start = process_start(os.getpid())
     if start:
-        tags[PID_START_TAG] = start
+        tags[OWNER_PID_START] = start
     return tags
 
 
 def owner_gone(tags: Mapping[str, str]) -> bool:
     """True when the owner ran on this host and its process no longer exists (or is a zombie,
     or its pid now belongs to another process)."""
-    if tags.get(HOST_TAG) != socket.gethostname() or not str(tags.get(PID_TAG, "")).isdigit():
+    if tags.get(OWNER_HOST) != socket.gethostname() or not str(tags.get(OWNER_PID, "")).isdigit():
         return False
-    pid = int(tags[PID_TAG])
+    pid = int(tags[OWNER_PID])
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -86,7 +81,7 @@ def owner_gone(tags: Mapping[str, str]) -> bool:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except (OSError, IndexError):
         return False
-    started = tags.get(PID_START_TAG)
+    started = tags.get(OWNER_PID_START)
     return state == "Z" or (started is not None and process_start(pid) not in (None, started))
 
 
@@ -116,7 +111,7 @@ class Heartbeat:
     def _beat(self) -> None:
         while True:
             time.sleep(heartbeat_every_s())
-            beat = [RunTag(HEARTBEAT_TAG, str(int(time.time())))]
+            beat = [RunTag(HEARTBEAT_AT, str(int(time.time())))]
             for run_id, client in self.open_runs().items():
                 try:
                     client.log_batch(run_id, tags=beat)
@@ -127,7 +122,7 @@ class Heartbeat:
         """The process is about to die: mark its open runs KILLED, saying why."""
         for run_id, client in self.open_runs().items():
             try:
-                client.set_tag(run_id, KILLED_REASON_TAG, reason)
+                client.set_tag(run_id, KILLED_REASON, reason)
                 client.set_terminated(run_id, RunStatus.to_string(RunStatus.KILLED))
             except Exception as error:  # noqa: BLE001 - the next launch finds it by its owner
                 log.warning("run %s not marked KILLED: %s", run_id, error)

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from mlflow.entities import Run, RunStatus
 from mlflow.tracking import MlflowClient
 
-from ablab.liveness import HEARTBEAT_TAG, HOST_TAG, KILLED_REASON_TAG, PID_TAG, owner_gone, stale_after_s
+from ablab.liveness import owner_gone, stale_after_s
+from ablab.tags import HEARTBEAT_AT, KILLED_REASON, OWNER_HOST, OWNER_PID
 from ablab.tracking import search_all_runs
 
 RUNNING = RunStatus.to_string(RunStatus.RUNNING)
@@ -31,7 +32,7 @@ class StaleRun:
 
 def last_sign_of_life(run: Run) -> float:
     """Unix seconds of the run's latest heartbeat (its start for runs without one)."""
-    beat = run.data.tags.get(HEARTBEAT_TAG, "")
+    beat = run.data.tags.get(HEARTBEAT_AT, "")
     return float(beat) if beat.isdigit() else run.info.start_time / 1000
 
 
@@ -39,7 +40,7 @@ def why_dead(run: Run, now: float, stale_s: float) -> str | None:
     """Why a RUNNING run is dead, or None while its owner may still be working on it."""
     tags = run.data.tags
     if owner_gone(tags):
-        return f"its owner process {tags[PID_TAG]} on {tags[HOST_TAG]} is gone"
+        return f"its owner process {tags[OWNER_PID]} on {tags[OWNER_HOST]} is gone"
     silent = now - last_sign_of_life(run)
     if silent > stale_s:
         return f"no heartbeat for {silent:.0f} s (more than {stale_s:g} s, $ABLAB_STALE_AFTER_S)"
@@ -59,7 +60,7 @@ def reap_stale_runs(
         reason = why_dead(run, now, stale_s)
         if reason is None:
             continue
-        client.set_tag(run.info.run_id, KILLED_REASON_TAG, reason)
+        client.set_tag(run.info.run_id, KILLED_REASON, reason)
         client.set_terminated(run.info.run_id, KILLED)
         reaped.append(StaleRun(run.info.run_id, run.info.run_name or run.info.run_id, reason))
     return reaped
@@ -73,5 +74,5 @@ def describe(reaped: Sequence[StaleRun], limit: int = 5) -> str:
     more = f"; and {len(reaped) - limit} more" if len(reaped) > limit else ""
     return (
         f"{len(reaped)} stale run(s) left RUNNING by a launch that died were marked KILLED "
-        f"(tag {KILLED_REASON_TAG}): {shown}{more}."
+        f"(tag {KILLED_REASON}): {shown}{more}."
     )

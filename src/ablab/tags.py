@@ -18,6 +18,14 @@ MEMBER_SEEDS = "ablab.member_seeds"  # an ensemble's member seeds
 HYDRA_OVERRIDES = "hydra_overrides"
 SEARCH = "ablab.search"  # set by conf/hparams_search/*.yaml (tracking.tags), not by code
 
+# Every RUNNING run's owner and sign of life (ablab.liveness), and why a dead one was KILLED.
+OWNER_HOST = "ablab.owner.host"
+OWNER_PID = "ablab.owner.pid"
+OWNER_PID_START = "ablab.owner.pid_start"  # the pid's start time: a reused pid is not the owner
+LAUNCH = "ablab.launch"  # one id per ablab-train command, shared by its workers
+HEARTBEAT_AT = "ablab.heartbeat"  # unix seconds of the owner's last sign of life
+KILLED_REASON = "ablab.killed_reason"
+
 # A study's job runs (set by the sweeper through tracking.tags).
 STUDY = "ablab.study"
 DESIGN = "ablab.design"

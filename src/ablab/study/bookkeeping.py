@@ -14,10 +14,11 @@ from pathlib import Path
 from mlflow.entities import Param, RunStatus, RunTag
 from mlflow.tracking import MlflowClient
 
-from ablab.liveness import HEARTBEAT, KILLED_REASON_TAG, owner_tags
+from ablab.liveness import HEARTBEAT, owner_tags
 from ablab.tags import (
     DESIGN,
     DESIGN_PARAM,
+    KILLED_REASON,
     N_ARMS_PARAM,
     N_PLANNED_PARAM,
     N_SEEDS_PARAM,
@@ -122,7 +123,7 @@ def kill_study(client: MlflowClient, parent_run_id: str, reason: str = "interrup
         f"tags.`{PARENT_RUN_ID}` = '{parent_run_id}' and attributes.status = '{RUNNING}'",
     )
     for run_id in [*(run.info.run_id for run in running), parent_run_id]:
-        client.set_tag(run_id, KILLED_REASON_TAG, reason)
+        client.set_tag(run_id, KILLED_REASON, reason)
         client.set_terminated(run_id, KILLED)
     HEARTBEAT.remove(parent_run_id)
     return len(running)
