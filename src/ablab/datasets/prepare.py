@@ -11,6 +11,7 @@ from hydra.utils import get_method, instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from ablab.errors import ConfigError, DatasetUnavailable
+from ablab.targets import target_import_problem
 from ablab.tasks import encode_labels, task_of
 
 RawSplits = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
@@ -41,13 +42,7 @@ class Splits:
 
 def loader_import_problem(target: object) -> str | None:
     """Why ``dataset._target_`` names no importable loader (one sentence), or None."""
-    if not isinstance(target, str) or not target:
-        return f"dataset._target_={target!r} must be the dotted path of a loader function"
-    try:
-        get_method(target)
-    except Exception as error:  # Hydra's locate raises ImportError or ValueError
-        return f"dataset._target_={target!r} does not import: {str(error).splitlines()[0][:200]}"
-    return None
+    return target_import_problem("dataset", target, "loader")
 
 
 def _load_raw(cfg: DictConfig) -> RawSplits:

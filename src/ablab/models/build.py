@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 import keras
-from hydra.utils import get_method, instantiate
+from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from ablab.errors import ConfigError
 from ablab.models.blocks import Blocks
+from ablab.targets import target_import_problem
 
 BUILDER_SIGNATURE = "build(blocks, input_shape, outputs, **model_args) -> keras.Model"
 
 
 def builder_import_problem(target: object) -> str | None:
-    """Why ``model._target_`` names no importable function (one sentence), or None."""
-    if not isinstance(target, str) or not target:
-        return f"model._target_={target!r} must be the dotted path of a builder function"
-    try:
-        get_method(target)
-    except Exception as error:  # Hydra's locate raises ImportError or ValueError
-        return f"model._target_={target!r} does not import: {str(error).splitlines()[0][:200]}"
-    return None
+    """Why ``model._target_`` names no importable builder (one sentence), or None."""
+    return target_import_problem("model", target, "builder")
 
 
 def build_model(cfg: DictConfig, input_shape: tuple[int, ...], outputs: int) -> keras.Model:
