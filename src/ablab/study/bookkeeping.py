@@ -49,6 +49,20 @@ class PlannedRun:
     reference: bool
 
 
+def planned_runs(jobs: Sequence) -> list[PlannedRun]:
+    """The plan.json entries of a launch's jobs (``ablab.study.jobs.Job``)."""
+    return [
+        PlannedRun(
+            arm=j.arm.name,
+            changed={k: [str(a), str(b)] for k, (a, b) in j.arm.changed.items()},
+            seed=j.seed,
+            run_key=j.run_key,
+            reference=j.arm.reference,
+        )
+        for j in jobs
+    ]
+
+
 def store_exists(tracking_uri: str) -> bool:
     """False for a sqlite file not yet created: read-only callers must not create it."""
     if tracking_uri.startswith("sqlite:///"):

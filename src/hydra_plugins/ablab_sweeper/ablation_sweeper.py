@@ -14,7 +14,6 @@ from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.core.utils import JobStatus
 from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig
@@ -89,7 +88,7 @@ class AblationSweeper(Sweeper):
         from ablab.lease import claim, prepare_launch
         from ablab.server_check import check_tracking_server, uri_source
         from ablab.store import prepare_store
-        from ablab.study.bookkeeping import finished_run_keys, open_study, store_exists
+        from ablab.study.bookkeeping import finished_run_keys, open_study, planned_runs, store_exists
         from ablab.study.design import plan_arms
         from ablab.study.jobs import plan_jobs
         from ablab.study.spec import read_study
@@ -141,7 +140,7 @@ class AblationSweeper(Sweeper):
 
         n_seeds = spec.schedule.max if spec.schedule else len(spec.seeds)
         parent_run_id = open_study(
-            client, spec.name, spec.design, _planned(jobs), len(arms), n_seeds, study_tags(spec)
+            client, spec.name, spec.design, planned_runs(jobs), len(arms), n_seeds, study_tags(spec)
         )
         claim(client, parent_run_id, spec.name)  # two launches at once: the later one gives way
         log.info("Study %r: parent run %s in %s", spec.name, parent_run_id, tracking_uri)
@@ -159,7 +158,8 @@ class AblationSweeper(Sweeper):
 
     def _run(self, client, spec, jobs, done, tracking_uri, parent_run_id, plan_round) -> Any:
         from ablab.run_summary import study_summary
-        from ablab.study.bookkeeping import close_study, finished_run_keys, write_plan
+        from ablab.study.bookkeeping import close_study, finished_run_keys, planned_runs, write_plan
+        from ablab.study.launch_results import job_errors, release_workers
         from ablab.study.summary import format_outcome
 
         to_run = [j for j in jobs if spec.rerun or j.run_key not in done]
@@ -176,14 +176,14 @@ class AblationSweeper(Sweeper):
             if not more:
                 break
             jobs = [*jobs, *more]
-            write_plan(client, parent_run_id, _planned(jobs))
+            write_plan(client, parent_run_id, planned_runs(jobs))
             done = finished_run_keys(client, spec.name)  # resumes like a launch: finished seeds are skipped
             to_run = [j for j in more if spec.rerun or j.run_key not in done]
-        _release_workers()
+        release_workers()
         outcome_of = {id(j): "skipped" for j in jobs}
         errors: dict[str, str] = {}
         for (covered, _), result in zip(launches, results, strict=True):
-            for job, error in _job_errors(covered, result):
+            for job, error in job_errors(covered, result):
                 outcome_of[id(job)] = "failed" if error else "finished"
                 if error:
                     errors.setdefault(job.arm.name, error.splitlines()[0][:300])
@@ -280,41 +280,3 @@ class AblationSweeper(Sweeper):
         except Exception as error:  # noqa: BLE001 - reported, the study result stands
             return f"could not be written: {error}"
 
-
-def _planned(jobs: list) -> list:
-    """The plan.json entries of ``jobs``."""
-    from ablab.study.bookkeeping import PlannedRun
-
-    return [
-        PlannedRun(
-            arm=j.arm.name,
-            changed={k: [str(a), str(b)] for k, (a, b) in j.arm.changed.items()},
-            seed=j.seed,
-            run_key=j.run_key,
-            reference=j.arm.reference,
-        )
-        for j in jobs
-    ]
-
-
-def _job_errors(covered: list, result: Any) -> list[tuple[Any, str]]:
-    """Each job a launched Hydra job covered, with its error ("" when its run FINISHED).
-
-    A pack job returns its runs' errors by run key; a failed Hydra job failed all it covered.
-    """
-    if result.status != JobStatus.COMPLETED:
-        return [(job, str(result._return_value) or "failed") for job in covered]
-    if len(covered) == 1:
-        return [(covered[0], "")]
-    by_key = result.return_value
-    return [(job, by_key.get(job.run_key, "not trained by its pack")) for job in covered]
-
-
-def _release_workers() -> None:
-    """Stop the joblib launcher's idle worker processes now, not at interpreter exit, where
-    loky waits seconds for each worker's TensorFlow to tear down; no-op for other launchers."""
-    import sys
-
-    loky = sys.modules.get("joblib.externals.loky")
-    if loky is not None:
-        loky.get_reusable_executor().shutdown(wait=False, kill_workers=True)
