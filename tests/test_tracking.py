@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from mlflow.tracking import MlflowClient
@@ -14,7 +15,7 @@ from ablab.tracking import (
     recorded_run,
     resolve_tracking_uri,
 )
-from conftest import CONF_DIR, all_runs, compose_run
+from conftest import all_runs, compose_run
 
 
 def test_tracking_uri_config_key_then_environment_then_start_directory(tmp_path, monkeypatch):
@@ -38,7 +39,7 @@ def test_params_are_the_resolved_config_with_dotted_keys():
 
 
 def test_git_commit_of_a_checkout_and_of_a_plain_folder(tmp_path):
-    project = CONF_DIR.parent
+    project = Path(__file__).resolve().parents[1]  # the repository (CONF_DIR is the packaged path)
     if not (project / ".git").exists():
         pytest.skip("the project is not a git checkout here")
     assert re.fullmatch(r"[0-9a-f]{40}", git_commit(project) or "")
