@@ -20,14 +20,26 @@ class Task:
     metrics: tuple[str, ...]  # Keras metric names; logged per epoch and as test_<name>
     output_activation: str | None
     default_metric: str  # what a study compares unless study.metric says otherwise
+    # The per-sample Keras function each of ``metrics`` resolves to in compile() for this loss
+    # (``accuracy`` is categorical or binary accuracy by the loss); the fused engine averages them.
+    sample_metrics: tuple[str, ...]
 
 
 TASKS = {
     "classification": Task(
-        "classification", "categorical_crossentropy", ("accuracy",), "softmax", "test_accuracy"
+        "classification",
+        "categorical_crossentropy",
+        ("accuracy",),
+        "softmax",
+        "test_accuracy",
+        ("categorical_accuracy",),
     ),
-    "binary": Task("binary", "binary_crossentropy", ("accuracy",), "sigmoid", "test_accuracy"),
-    "regression": Task("regression", "mse", ("mse", "mae"), None, "test_mse"),
+    "binary": Task(
+        "binary", "binary_crossentropy", ("accuracy",), "sigmoid", "test_accuracy", ("binary_accuracy",)
+    ),
+    "regression": Task(
+        "regression", "mse", ("mse", "mae"), None, "test_mse", ("mean_squared_error", "mean_absolute_error")
+    ),
 }
 
 

@@ -43,73 +43,45 @@ def train(
     to MLflow. Ends by logging the run summary (metrics, run id, store, how to open the UI).
     """
     import_tensorflow()  # before the modules that import it
-    from ablab.datasets import load_dataset
-    from ablab.fused.pack import PackMember, train_pack
-    from ablab.fused.support import fall_back_if_needed
-    from ablab.keras_engine import train_keras
-    from ablab.models import check_model
-    from ablab.recording import (
-        log_result,
-        log_setup,
-        open_experiment,
-        run_name,
-        run_tags,
-        tracking_store,
-    )
-    from ablab.run_summary import run_summary
-    from ablab.scaling import scale_splits
-    from ablab.tracking import recorded_run, resolve_tracking_uri
+    from ablab.run_pipeline import train_runs
+    from ablab.run_request import RunRequest
     from ablab.validation import validate
 
-    choices = dict(choices or {})
-    base_dir = Path(base_dir)
     # Thread pools first: TF fixes them at its first use, which validation can trigger.
     threads = configure_threads(cfg.trainer.threads)
-    validate(cfg, choices)
-    reason = fall_back_if_needed(cfg)
-    if reason:
-        log.warning("trainer.engine=fused cannot train %s: this run trains on the Keras engine.", reason)
-    if cfg.trainer.engine == "fused":  # checks the store itself, once per pack
-        [outcome] = train_pack([PackMember(cfg, choices, list(overrides))], base_dir, threads)
-        if outcome.error is not None:
-            raise outcome.error
-        log.info(run_summary(resolve_tracking_uri(cfg.tracking.uri, base_dir), outcome.run_id))
-        return outcome.metrics
-
-    tracking_uri = tracking_store(cfg, base_dir)
-    splits = load_dataset(cfg.dataset)
-    check_model(cfg, splits.input_shape, splits.outputs)  # a broken builder fails before the run opens
-    splits = scale_splits(splits, cfg.scaling.name, cfg.trainer.validation_split)
-    client, experiment_id = open_experiment(cfg, tracking_uri)
-    tags = run_tags(cfg, choices, overrides, base_dir)
-    name = run_name(cfg, tags, overrides)
-    parent_run_id = cfg.tracking.get("parent_run_id")
-    with recorded_run(client, experiment_id, name, tags, parent_run_id) as recorder:
-        log_setup(recorder, cfg, overrides, splits, tags)
-        metrics, history = train_keras(cfg, splits, recorder)
-        log_result(recorder, metrics, history, name, threads)
-    log.info(run_summary(tracking_uri, recorder.run_id))
-    return metrics
+    validate(cfg, dict(choices or {}))
+    [outcome] = train_runs([RunRequest(cfg, dict(choices or {}), list(overrides))], Path(base_dir), threads)
+    if outcome.error is not None:
+        raise outcome.error
+    _log_summary(cfg, base_dir, outcome.run_id)
+    return outcome.metrics
 
 
 def train_pack_job(cfg: DictConfig, base_dir: str | Path) -> dict[str, str]:
-    """A study sweeper's fused job: train the pack file ``cfg.pack``.
+    """A fused pack job (a study's, or a plain sweep's packing launcher's): train the pack file
+    ``cfg.pack``.
 
-    Returns each run key with its error ("" when the run FINISHED), for the sweeper's summary.
+    Returns each run key with its error ("" when the run FINISHED), for the launcher's summary.
     """
     import_tensorflow()  # before the modules that import it
-    from ablab.fused.pack import train_pack
     from ablab.fused.pack_file import read_pack
-    from ablab.run_summary import run_summary
-    from ablab.tracking import error_summary, resolve_tracking_uri
+    from ablab.run_pipeline import train_runs
+    from ablab.tracking import error_summary
 
     threads = configure_threads(cfg.trainer.threads)
-    members = read_pack(cfg.pack)
-    outcomes = train_pack(members, Path(base_dir), threads)
-    for member, outcome in zip(members, outcomes, strict=True):
+    requests = read_pack(cfg.pack)
+    outcomes = train_runs(requests, Path(base_dir), threads)
+    for request, outcome in zip(requests, outcomes, strict=True):
         if outcome.run_id is not None:
-            log.info(run_summary(resolve_tracking_uri(member.config.tracking.uri, base_dir), outcome.run_id))
+            _log_summary(request.config, base_dir, outcome.run_id)
     return {o.run_key: error_summary(o.error) if o.error else "" for o in outcomes}
+
+
+def _log_summary(cfg: DictConfig, base_dir: str | Path, run_id: str) -> None:
+    from ablab.run_summary import run_summary
+    from ablab.tracking import resolve_tracking_uri
+
+    log.info(run_summary(resolve_tracking_uri(cfg.tracking.uri, base_dir), run_id))
 
 
 def _check_objective(cfg: DictConfig) -> None:

@@ -11,11 +11,7 @@ from collections.abc import Sequence
 import tensorflow as tf
 from omegaconf import DictConfig
 
-# The optimizer arguments each supported optimizer understands, with Keras' defaults.
-SUPPORTED_ARGS = {
-    "sgd": {"momentum": 0.0, "nesterov": False},
-    "adam": {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7, "amsgrad": False},
-}
+from ablab.fused.support import HAND_WRITTEN_OPTIMIZERS
 
 
 class SGD:
@@ -79,7 +75,7 @@ class Adam:
 
 
 def build_optimizer(cfg: DictConfig, variables: Sequence[tf.Variable]) -> SGD | Adam:
-    """The configured optimizer (``ablab.fused.support`` checks it is supported) over ``variables``."""
+    """The configured optimizer (``ablab.fused.support.hand_written`` checks it is one) over ``variables``."""
     kind = cfg.name.lower()
-    args = {**SUPPORTED_ARGS[kind], **cfg.args}
+    args = {**HAND_WRITTEN_OPTIMIZERS[kind], **cfg.args}
     return {"sgd": SGD, "adam": Adam}[kind](float(cfg.learning_rate), args, variables)

@@ -12,10 +12,10 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from ablab.fused.pack import PackMember
+from ablab.run_request import RunRequest
 
 
-def write_pack(path: Path, members: Sequence[PackMember]) -> Path:
+def write_pack(path: Path, members: Sequence[RunRequest]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     records = [
         {
@@ -29,9 +29,9 @@ def write_pack(path: Path, members: Sequence[PackMember]) -> Path:
     return path
 
 
-def read_pack(path: str | Path) -> list[PackMember]:
+def read_pack(path: str | Path) -> list[RunRequest]:
     records = json.loads(Path(path).read_text())
     return [
-        PackMember(config=OmegaConf.create(r["config"]), choices=r["choices"], overrides=r["overrides"])
+        RunRequest(config=OmegaConf.create(r["config"]), choices=r["choices"], overrides=r["overrides"])
         for r in records
     ]

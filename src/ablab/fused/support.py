@@ -1,72 +1,70 @@
-"""What the fused engine can train, and which runs can share one pack.
+"""What the fused engine trains, and how: which runs share a pack, which models take the
+hand-written MLP, and which built models fall back to the Keras engine.
 
-A run it cannot train falls back to the Keras engine (the reference) with the reason logged;
-runs share a pack when they differ only in what each model of the graph keeps for itself.
+Imports no TensorFlow: study planning uses it before any training.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from typing import Any
 
 from omegaconf import DictConfig
 
-from ablab.fused.optimizers import SUPPORTED_ARGS
 from ablab.run_key import drop_keys, result_settings
 
 # Settings each model of a pack has its own value of; the rest (data, batch size, epochs, the
 # engine) must match.
 PER_MODEL_SETTINGS = (
     "trainer.seed",
+    "model",
     "initializer",
     "activation",
-    "optimizer",
-    "model.hidden_units",
+    "normalization",
     "regularization",
+    "optimizer",
+    "ensemble",
 )
 
+# The hand-written MLP's optimizers, each with the arguments it understands (Keras' defaults).
+HAND_WRITTEN_OPTIMIZERS = {
+    "sgd": {"momentum": 0.0, "nesterov": False},
+    "adam": {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7, "amsgrad": False},
+}
 
-# The one model the fused engine trains: the built-in MLP (ablab.fused.models writes it by hand).
-FUSED_BUILDER = "ablab.models.mlp.build_mlp"
+# Methods a model class may override to change how fit trains it; the fused engine calls the
+# model, its loss and its optimizer itself, so it would skip them.
+TRAINING_OVERRIDES = ("train_step", "compute_loss", "test_step")
 
 
-def fallback_reason(cfg: DictConfig) -> str | None:
-    """Why the fused engine cannot train ``cfg`` (one sentence), or None when it can."""
-    builder = cfg.model.get("_target_")
-    if builder != FUSED_BUILDER:
-        return f"model._target_={builder!r} (the fused engine trains the built-in mlp only)"
-    task = cfg.dataset.get("task", "classification")
-    if task != "classification":
-        return f"dataset.task={task!r} (the fused engine trains multi-class classification only)"
+def hand_written(cfg: DictConfig) -> bool:
+    """Can the hand-written MLP (``ablab.fused.hand_mlp``) train ``cfg``'s model? The built-in
+    mlp on a classification task, plain Dense layers, SGD or Adam as Keras defines them."""
     optimizer = cfg.optimizer.name.lower()
-    if optimizer not in SUPPORTED_ARGS:
-        return f"optimizer {cfg.optimizer.name!r} (the fused engine has {sorted(SUPPORTED_ARGS)})"
-    known = sorted(SUPPORTED_ARGS[optimizer])
-    extra = sorted(set(cfg.optimizer.args) - set(known))
-    if extra:
-        return f"optimizer.args {extra} (the fused engine's {optimizer} takes {known})"
-    if optimizer == "adam" and cfg.optimizer.args.get("amsgrad", False):
-        return "optimizer.args.amsgrad=true"
-    if cfg.normalization.name is not None:
-        return f"normalization {cfg.normalization.name} (the fused engine has no normalization layers)"
-    if cfg.regularization.dropout > 0:
-        return f"regularization.dropout={cfg.regularization.dropout} (the fused engine has no dropout)"
-    if cfg.ensemble.size > 1:
-        return f"ensemble.size={cfg.ensemble.size} (the fused engine trains single models)"
+    args = cfg.optimizer.args
+    return (
+        cfg.model.get("_target_") == "ablab.models.mlp.build_mlp"
+        and cfg.dataset.get("task", "classification") == "classification"
+        and cfg.normalization.name is None
+        and cfg.regularization.dropout == 0
+        and optimizer in HAND_WRITTEN_OPTIMIZERS
+        and set(args) <= set(HAND_WRITTEN_OPTIMIZERS[optimizer])
+        and not args.get("amsgrad", False)
+    )
+
+
+def fallback_reason(model: Any) -> str | None:
+    """Why the fused engine cannot train this built model as ``fit`` would (one sentence), or None."""
+    import keras
+
+    overridden = [m for m in TRAINING_OVERRIDES if getattr(type(model), m) is not getattr(keras.Model, m)]
+    if overridden:
+        return (
+            f"a model whose class {type(model).__name__} overrides {', '.join(overridden)} (the fused engine "
+            "trains with the model's call, the task's loss and the optimizer only)"
+        )
     return None
-
-
-def fall_back_if_needed(cfg: DictConfig) -> str | None:
-    """Switch a fused run the fused engine cannot train to the Keras engine; returns why.
-
-    Callers log the reason: a study once per arm, a single run once.
-    """
-    if cfg.trainer.engine != "fused":
-        return None
-    reason = fallback_reason(cfg)
-    if reason is not None:
-        cfg.trainer.engine = "keras"
-    return reason
 
 
 def pack_key(cfg: DictConfig) -> str:

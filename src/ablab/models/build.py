@@ -51,7 +51,7 @@ def build_model(cfg: DictConfig, input_shape: tuple[int, ...], outputs: int) -> 
     return model
 
 
-def check_model(cfg: DictConfig, input_shape: tuple[int, ...], outputs: int) -> None:
+def check_model(cfg: DictConfig, input_shape: tuple[int, ...], outputs: int) -> keras.Model:
     """Build the model once, before any run opens, so a broken builder fails before training."""
     keras.backend.clear_session()
-    build_model(cfg, input_shape, outputs)
+    return build_model(cfg, input_shape, outputs)

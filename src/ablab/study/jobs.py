@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -12,13 +11,10 @@ from typing import Any
 from omegaconf import DictConfig
 
 from ablab.errors import ConfigError
-from ablab.fused.support import fall_back_if_needed
 from ablab.run_key import result_settings, run_key
 from ablab.study.design import Arm
 from ablab.study.spec import StudySpec
 from ablab.tags import ARM, CHANGED, DESIGN, SEED, STUDY
-
-log = logging.getLogger(__name__)
 
 _PLAIN = re.compile(r"^[A-Za-z0-9_.\-/+:]+$")
 
@@ -71,7 +67,6 @@ def _undeclared_differences(arm: Arm, arm_cfg: DictConfig, baseline_cfg: DictCon
     ours, theirs = _leaves(result_settings(arm_cfg)), _leaves(result_settings(baseline_cfg))
     differing = {p for p in ours.keys() | theirs.keys() if ours.get(p, ...) != theirs.get(p, ...)}
     differing.discard("trainer.seed")
-    differing.discard("trainer.engine")  # a fused arm the fused engine cannot train falls back
     declared = list(arm.changed)
     return sorted(p for p in differing if not any(p == k or p.startswith(k + ".") for k in declared))
 
@@ -92,12 +87,6 @@ def plan_jobs(
         arm_overrides = [*common_overrides, *settings_overrides(arm.settings, spec.groups)]
         # Composed once per arm (a compose costs ~0.3 s); the seeds differ in trainer.seed only.
         arm_cfg = compose([*arm_overrides, f"trainer.seed={spec.seeds[0]}"])
-        reason = fall_back_if_needed(arm_cfg)
-        if reason:
-            arm_overrides.append("trainer.engine=keras")
-            log.warning(
-                "arm %r trains on the Keras engine: the fused engine cannot train %s.", arm.name, reason
-            )
         validate(arm_cfg)
         stray = _undeclared_differences(arm, arm_cfg, baseline_cfg)
         if stray:

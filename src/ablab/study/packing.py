@@ -13,9 +13,9 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from ablab.fused.pack import PackMember
 from ablab.fused.pack_file import write_pack
 from ablab.fused.support import pack_key
+from ablab.run_request import RunRequest
 from ablab.study.jobs import Job, bookkeeping_overrides, quote
 
 
@@ -34,7 +34,7 @@ def plan_packs(jobs: Sequence[Job], workers: int, max_size: int | None) -> tuple
     return [p for p in packs if len(p) > 1], [p[0] for p in packs if len(p) == 1] + alone
 
 
-def member(job: Job, tracking: dict[str, Any]) -> PackMember:
+def member(job: Job, tracking: dict[str, Any]) -> RunRequest:
     """The job as a pack member: its composed config with the study's tracking settings."""
     container = {
         key: OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
@@ -44,14 +44,14 @@ def member(job: Job, tracking: dict[str, Any]) -> PackMember:
     tags = {**container["tracking"].get("tags", {}), **tracking["tags"]}
     container["tracking"].update(tracking, tags=tags)
     choices = OmegaConf.to_container(job.config.hydra.runtime.choices, resolve=True)
-    return PackMember(
+    return RunRequest(
         config=OmegaConf.create(container),
         choices={k: v for k, v in choices.items() if v is not None},
         overrides=[*job.overrides, *bookkeeping_overrides(tracking)],
     )
 
 
-def pack_overrides(pack: Sequence[Job], members: Sequence[PackMember], path: Path) -> list[str]:
+def pack_overrides(pack: Sequence[Job], members: Sequence[RunRequest], path: Path) -> list[str]:
     """The pack's Hydra job: its first run's overrides plus the pack file it trains."""
     write_pack(path, members)
     return [*pack[0].overrides, f"+pack={quote(str(path.resolve()))}"]
