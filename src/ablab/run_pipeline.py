@@ -24,7 +24,7 @@ from ablab.ensemble import Member, describe, member_metrics, member_seeds, run_m
 from ablab.errors import Diverged
 from ablab.fitting import Fitted, ModelSpec
 from ablab.fused import engine as fused_engine
-from ablab.fused.support import fallback_reason
+from ablab.fused.models import fallback_reason
 from ablab.keras_engine import model_summary
 from ablab.models import check_model
 from ablab.recording import log_result, log_setup, open_experiment, run_name, run_tags, tracking_store
