@@ -1,17 +1,19 @@
-"""Side by side: the seed study as plain scripts vs ``ablab-train study=seed`` on each engine.
+"""Side by side: a study as plain scripts (seed only) vs ``ablab-train study=...`` on each engine.
 
-    python benchmarks/study_speed.py                        # 100 epochs, seeds 0 1 2 (~18 min)
+    python benchmarks/study_speed.py                        # study=seed, 100 epochs, seeds 0 1 2
     python benchmarks/study_speed.py --epochs 5 --seeds 0   # a quick look
-    python benchmarks/study_speed.py --skip-naive --seeds 0 1 2 3 4   # engine equivalence
+    python benchmarks/study_speed.py --study series --skip-naive --seeds 0 1 2 3 4  # + equivalence
+    python benchmarks/study_speed.py --study image --skip-naive    # the example project's CNN study
     python benchmarks/study_speed.py --engines fused --skip-naive --scaling --json out.json
 
-(a) runs benchmarks/naive_seed.py once per arm x seed, sequentially, one process each;
-then ``ablab-train study=seed`` with ``trainer.engine=keras`` and ``=fused`` (parallel launcher,
-report included), each into a fresh MLflow store. All see the same images: the embedded
-mnist_5k split. Prints wall times and ratios, per-arm test accuracy from each, the engines'
-equivalence (Welch two-sample t-test per arm, ordering of arms), the framework overhead
-(config composition + MLflow logging, replayed and timed) as a share of a Keras run, and
-training throughput against this machine's measured matmul FLOP rate.
+(a) runs benchmarks/naive_seed.py once per arm x seed, sequentially, one process each (study=seed
+only); then ``ablab-train study=<study>`` with ``trainer.engine=keras`` and ``=fused`` (parallel
+launcher, report included), each into a fresh MLflow store. All see the same images: the
+embedded mnist_5k split. Prints wall times and ratios, which engine trained each arm, per-arm
+test accuracy from each, the engines' equivalence (Welch two-sample t-test per arm, ordering of
+arms), the framework overhead (config composition + MLflow logging, replayed and timed) as a
+share of a Keras run, and training throughput against this machine's measured matmul FLOP rate.
+``--study image`` runs examples/conf/study/image.yaml with the example project on the path.
 """
 
 import argparse
@@ -35,9 +37,13 @@ NAIVE = ROOT / "benchmarks" / "naive_seed.py"
 ABLAB_TRAIN = Path(sys.executable).with_name("ablab-train")
 ENGINES = ("keras", "fused")
 WORKERS = os.cpu_count() or 1  # the study presets' joblib launcher: one worker process per core
-ARMS = ["baseline", "initializer=he_normal", "activation=relu", "optimizer=adam"]
-PARAMS = 47_410  # the seed MLP
-TRAIN_FLOPS_PER_SAMPLE = 6 * PARAMS  # forward 2x + backward 4x the weights, per training sample
+SEED_ARMS = ["baseline", "initializer=he_normal", "activation=relu", "optimizer=adam"]
+# Forward 2x + backward 4x the weights, per training sample: exact for Dense layers; a conv
+# layer reuses its weights at every position, so for the CNN study it is no FLOP count.
+FLOPS_PER_PARAM_AND_SAMPLE = 6
+EXAMPLE = ROOT / "examples"
+STUDIES = {"seed": "seed", "series": "series", "image": "example_image"}  # option -> experiment
+STUDY_EPOCHS = {"seed": 100, "series": 100, "image": 5}  # each preset's own
 
 
 def export_split(path: Path) -> tuple[int, int]:
@@ -55,7 +61,7 @@ def export_split(path: Path) -> tuple[int, int]:
 
 def run_naive(data: Path, epochs: int, seeds: list[int]) -> tuple[float, pd.DataFrame]:
     rows, started = [], time.perf_counter()
-    for arm in ARMS:
+    for arm in SEED_ARMS:
         for seed in seeds:
             command = [sys.executable, str(NAIVE), "--arm", arm, "--seed", str(seed)]
             out = subprocess.run(
@@ -66,11 +72,16 @@ def run_naive(data: Path, epochs: int, seeds: list[int]) -> tuple[float, pd.Data
     return time.perf_counter() - started, pd.DataFrame(rows)
 
 
-def run_ablab(workdir: Path, epochs: int, seeds: list[int], engine: str) -> tuple[float, pd.DataFrame]:
+def run_ablab(
+    workdir: Path, study: str, epochs: int, seeds: list[int], engine: str
+) -> tuple[float, pd.DataFrame]:
     workdir.mkdir(parents=True)
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    if study == "image":  # the example project's configs and code, as if installed
+        env["ABLAB_CONFIG_DIR"] = str(EXAMPLE / "conf")
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(EXAMPLE / "src"), env.get("PYTHONPATH")]))
     seed_list = "[" + ",".join(map(str, seeds)) + "]"
-    command = [str(ABLAB_TRAIN), "study=seed", f"trainer.engine={engine}", f"trainer.epochs={epochs}"]
+    command = [str(ABLAB_TRAIN), f"study={study}", f"trainer.engine={engine}", f"trainer.epochs={epochs}"]
     command += [f"study.seeds={seed_list}", f"hydra.sweep.dir={workdir / 'multirun'}"]
     started = time.perf_counter()
     result = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True)
@@ -78,7 +89,7 @@ def run_ablab(workdir: Path, epochs: int, seeds: list[int], engine: str) -> tupl
     if result.returncode != 0:
         raise SystemExit(f"ablab-train failed:\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}")
     client = MlflowClient(f"sqlite:///{workdir / 'mlflow.db'}")
-    experiment = client.get_experiment_by_name("seed")
+    experiment = client.get_experiment_by_name(STUDIES[study])
     runs = client.search_runs([experiment.experiment_id], f"tags.`{ARM}` != ''", max_results=1000)
     frame = pd.DataFrame(
         {
@@ -87,9 +98,10 @@ def run_ablab(workdir: Path, epochs: int, seeds: list[int], engine: str) -> tupl
             "engine": r.data.tags[ENGINE],
             "test_accuracy": r.data.metrics["test_accuracy"],
             "fit_seconds": r.data.metrics["train_seconds"],
+            "param_count": r.data.metrics["param_count"],
             "run_seconds": (r.info.end_time - r.info.start_time) / 1000,
         }
-        for r in runs
+        for r in sorted(runs, key=lambda r: r.info.start_time)  # arms in the study's order
     )
     return wall, frame
 
@@ -147,7 +159,8 @@ def matmul_flops(seconds: float = 2.0) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=100)
+    parser.add_argument("--study", choices=STUDIES, default="seed")
+    parser.add_argument("--epochs", type=int, default=None, help="default: the study's own")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument(
         "--engines", nargs="+", choices=ENGINES, default=list(ENGINES), help="ablab engines to time"
@@ -155,61 +168,75 @@ def main() -> None:
     parser.add_argument(
         "--scaling", action="store_true", help="also time each engine at 1/2x and 2x the runs"
     )
-    parser.add_argument("--skip-naive", action="store_true", help="only time ablab")
+    parser.add_argument(
+        "--skip-naive", action="store_true", help="only time ablab (always, unless study=seed)"
+    )
     parser.add_argument("--json", type=Path, help="write the figures here as JSON")
     args = parser.parse_args()
+    epochs = args.epochs or STUDY_EPOCHS[args.study]
+    naive = args.study == "seed" and not args.skip_naive
 
-    results: dict = {"epochs": args.epochs, "seeds": args.seeds, "runs": len(ARMS) * len(args.seeds)}
+    results: dict = {"study": args.study, "epochs": epochs, "seeds": args.seeds}
     walls: dict[str, float] = {}
     frames: dict[str, pd.DataFrame] = {}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         n_train, n_test = export_split(tmp / "split.npz")
         fit_samples = int(n_train * 0.7)  # validation_split 0.3 holds out the rest
-        print(f"data: mnist_5k, {fit_samples} training samples/epoch, {args.epochs} epochs, "
-              f"seeds {args.seeds}, {results['runs']} runs per side")  # fmt: skip
+        print(f"study={args.study}, data: mnist_5k, {fit_samples} training samples/epoch, {epochs} epochs, "
+              f"seeds {args.seeds}")  # fmt: skip
 
-        if not args.skip_naive:
-            walls["plain script"], frames["plain script"] = run_naive(
-                tmp / "split.npz", args.epochs, args.seeds
-            )
+        if naive:
+            walls["plain script"], frames["plain script"] = run_naive(tmp / "split.npz", epochs, args.seeds)
         for engine in args.engines:
-            walls[engine], frames[engine] = run_ablab(tmp / engine, args.epochs, args.seeds, engine)
+            walls[engine], frames[engine] = run_ablab(tmp / engine, args.study, epochs, args.seeds, engine)
         if args.scaling:
             half = args.seeds[: max(1, len(args.seeds) // 2)]
             double = [*args.seeds, *[s + 1000 for s in args.seeds]]
             results["scaling"] = {
                 engine: {
-                    len(ARMS) * len(half): run_ablab(tmp / f"{engine}-half", args.epochs, half, engine)[0],
-                    len(ARMS) * len(args.seeds): walls[engine],
-                    len(ARMS) * len(double): run_ablab(tmp / f"{engine}-double", args.epochs, double, engine)[
+                    len(seeds): run_ablab(tmp / f"{engine}-{len(seeds)}", args.study, epochs, seeds, engine)[
                         0
-                    ],
+                    ]
+                    for seeds in (half, double)
                 }
+                | {len(args.seeds): walls[engine]}
                 for engine in args.engines
             }
     results["wall_s"] = walls
+    results["runs"] = {side: len(frame) for side, frame in frames.items()}
 
     print("\n== wall time ==")
     if "plain script" in walls:
         print(f"(a) plain script, one process per run, sequential: {walls['plain script']:8.1f} s")
     for engine in args.engines:
-        line = f"ablab-train study=seed trainer.engine={engine} (report incl.): {walls[engine]:8.1f} s"
+        line = f"ablab-train study={args.study} trainer.engine={engine} ({len(frames[engine])} runs, "
+        line += f"report incl.): {walls[engine]:8.1f} s"
         if "plain script" in walls:
             results[f"speedup_{engine}"] = walls["plain script"] / walls[engine]
             line += f"   a / this: {results[f'speedup_{engine}']:.2f}x"
         print(line)
+    if set(ENGINES) <= set(walls):
+        results["keras_over_fused"] = walls["keras"] / walls["fused"]
+        print(f"keras / fused: {results['keras_over_fused']:.2f}x")
+
+    arms = SEED_ARMS if args.study == "seed" else list(dict.fromkeys(frames[args.engines[0]]["arm"]))
+    if "fused" in frames:
+        engines_used = frames["fused"].groupby("arm")["engine"].agg(lambda e: ",".join(sorted(set(e))))
+        results["fused_arms_trained_by"] = engines_used.to_dict()
+        fell_back = sorted(arm for arm, used in engines_used.items() if used != "fused")
+        print(f"\narms of the fused launch that fell back to keras: {', '.join(fell_back) or 'none'}")
 
     print("\n== test accuracy per arm (mean over seeds) ==")
     table = pd.DataFrame(
         {side: frame.groupby("arm")["test_accuracy"].mean() for side, frame in frames.items()}
     )
-    table = table.reindex(ARMS)
+    table = table.reindex(arms)
     print(table.round(4).to_string())
     results["accuracy"] = table.to_dict()
 
     if set(ENGINES) <= set(frames):
-        runs = pd.concat([frames[e] for e in ENGINES]).set_index("arm").loc[ARMS].reset_index()
+        runs = pd.concat([frames[e] for e in ENGINES]).set_index("arm").loc[arms].reset_index()
         equivalence = compare_engines(runs)
         ordered = same_ordering(equivalence)
         print(f"\n== engines: keras vs fused, {len(args.seeds)} seeds per arm (Welch two-sample t-test) ==")
@@ -219,7 +246,7 @@ def main() -> None:
         results["same_ordering"] = ordered
 
     if "keras" in frames:
-        compose_s, logging_s = framework_overhead_seconds(args.epochs)
+        compose_s, logging_s = framework_overhead_seconds(epochs)
         run_s = float(frames["keras"]["run_seconds"].mean())
         overhead = (compose_s + logging_s) / run_s
         results.update(compose_s=compose_s, logging_s=logging_s, mean_run_s=run_s, overhead_fraction=overhead)
@@ -227,23 +254,27 @@ def main() -> None:
         print(f"compose {compose_s * 1000:.0f} ms + MLflow logging {logging_s * 1000:.0f} ms "
               f"= {overhead:.1%} of a {run_s:.1f} s run")  # fmt: skip
 
-    peak = matmul_flops()
-    limit = peak / TRAIN_FLOPS_PER_SAMPLE
-    results.update(peak_flops=peak, samples_per_s_limit=limit, samples_per_s_per_process={})
     print("\n== throughput ==")
-    print(f"measured matmul rate (all cores): {peak / 1e9:.1f} GFLOP/s -> limit {limit:,.0f} training "
-          f"samples/s at {TRAIN_FLOPS_PER_SAMPLE / 1e6:.2f} MFLOP/sample")  # fmt: skip
-    for engine in args.engines:
-        # A fused run's train_seconds is its equal share of its pack's fit time: per process alike.
-        rate = float((fit_samples * args.epochs / frames[engine]["fit_seconds"]).mean())
-        results["samples_per_s_per_process"][engine] = rate
-        print(f"{engine}: {rate:,.0f} samples/s per worker process ({rate / limit:.1%} of the machine's "
-              f"limit; {WORKERS} processes at once: {WORKERS * rate / limit:.1%})")  # fmt: skip
+    if args.study == "image":
+        print("not against the FLOP limit: 6 x params counts no convolution's FLOPs (see FLOPS_PER_PARAM...)")
+    else:
+        peak = matmul_flops()
+        results.update(peak_flops=peak, flops_per_s_per_process={})
+        print(f"measured matmul rate (all cores): {peak / 1e9:.1f} GFLOP/s")
+        for engine in args.engines:
+            # A fused run's train_seconds is its equal share of its pack's fit time: per process
+            # alike; an ensemble's params and seconds are summed over its members.
+            frame = frames[engine]
+            flops = FLOPS_PER_PARAM_AND_SAMPLE * frame["param_count"] * fit_samples * epochs
+            rate = float((flops / frame["fit_seconds"]).mean())
+            results["flops_per_s_per_process"][engine] = rate
+            print(f"{engine}: {rate / 1e9:.2f} GFLOP/s of training per worker ({rate / peak:.1%} of the "
+                  f"machine's limit; {WORKERS} processes at once: {WORKERS * rate / peak:.1%})")  # fmt: skip
     if args.scaling:
-        print("\n== scaling (runs -> wall s) ==")
+        print("\n== scaling (seeds -> wall s) ==")
         for engine, sizes in results["scaling"].items():
-            for runs_count, wall in sizes.items():
-                print(f"{engine}: {runs_count:4d} runs: {wall:7.1f} s ({wall / runs_count:.1f} s/run)")
+            for count, wall in sorted(sizes.items()):
+                print(f"{engine}: {count:4d} seeds per arm: {wall:7.1f} s")
     if args.json:
         args.json.write_text(json.dumps(results, indent=1, default=float))
         print(f"\nwrote {args.json}")

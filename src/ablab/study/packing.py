@@ -1,7 +1,7 @@
 """Groups a study's fused jobs into packs, one Hydra job each, sized to the launcher's workers.
 
 Jobs share a pack when the fused engine can train them side by side (``pack_key``). Packs are
-cut to about (fused jobs / workers) models so every worker gets a similar share, largest first.
+cut to about (fused models / workers) models so every worker gets a similar share, largest first.
 """
 
 from __future__ import annotations
@@ -20,18 +20,37 @@ from ablab.study.jobs import Job, bookkeeping_overrides, quote
 
 
 def plan_packs(jobs: Sequence[Job], workers: int, max_size: int | None) -> tuple[list[list[Job]], list[Job]]:
-    """(packs of two or more fused jobs, largest first; the jobs that run alone)."""
+    """(packs of two or more fused jobs, largest first; the jobs that run alone).
+
+    Each group of jobs that can share a pack is dealt into as few packs as give every worker
+    about (fused models / workers) models (an ensemble run brings one per member) and keep
+    ``max_size`` runs at most: largest job first, each into the lightest pack, so every pack
+    gets a share of each arm; a pack keeps its jobs in plan order.
+    """
     fused = [job for job in jobs if job.config.trainer.engine == "fused"]
     alone = [job for job in jobs if job.config.trainer.engine != "fused"]
     groups: dict[str, list[Job]] = {}
     for job in fused:
         groups.setdefault(pack_key(job.config), []).append(job)
-    size = max(1, math.ceil(len(fused) / max(1, workers)))
-    if max_size is not None:
-        size = min(size, max_size)
-    packs = [group[i : i + size] for group in groups.values() for i in range(0, len(group), size)]
-    packs.sort(key=len, reverse=True)
+    share = max(1, math.ceil(sum(map(_models, fused)) / max(1, workers)))
+    packs = []
+    for group in groups.values():
+        count = math.ceil(sum(map(_models, group)) / share)
+        if max_size is not None:
+            count = max(count, math.ceil(len(group) / max_size))
+        dealt: list[list[Job]] = [[] for _ in range(count)]
+        for job in sorted(group, key=_models, reverse=True):
+            open_packs = [p for p in dealt if max_size is None or len(p) < max_size]
+            min(open_packs, key=lambda p: sum(map(_models, p))).append(job)
+        order = {id(job): position for position, job in enumerate(group)}
+        packs += [sorted(p, key=lambda job: order[id(job)]) for p in dealt if p]
+    packs.sort(key=lambda p: sum(map(_models, p)), reverse=True)
     return [p for p in packs if len(p) > 1], [p[0] for p in packs if len(p) == 1] + alone
+
+
+def _models(job: Job) -> int:
+    """How many models the job's run trains: one per ensemble member."""
+    return int(job.config.ensemble.size)
 
 
 def member(job: Job, tracking: dict[str, Any]) -> RunRequest:

@@ -80,10 +80,6 @@ class AblationSweeper(Sweeper):
             raise SystemExit(2) from error
 
     def _sweep(self, arguments: list[str]) -> Any:
-        from ablab.runtime import import_tensorflow
-
-        import_tensorflow()  # ablab.study imports it: import it first, its start-up lines hidden
-
         from ablab.errors import ConfigError
         from ablab.lease import claim, prepare_launch
         from ablab.server_check import check_tracking_server, uri_source
@@ -108,7 +104,10 @@ class AblationSweeper(Sweeper):
         tracking_uri = resolve_tracking_uri(config.tracking.uri, config.hydra.runtime.cwd)
         # A server that does not answer stops the study in seconds, before any job is planned.
         check_tracking_server(tracking_uri, uri_source(config.tracking.uri))
-        from ablab.validation import validate  # imports TensorFlow: only once the study is sound
+        from ablab.runtime import import_tensorflow
+
+        import_tensorflow()  # validation builds models: only once the study is sound, start-up lines hidden
+        from ablab.validation import validate
 
         jobs = plan_jobs(
             spec, arms, common, self._compose, lambda cfg: validate(cfg, cfg.hydra.runtime.choices)
