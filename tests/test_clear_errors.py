@@ -136,7 +136,7 @@ def test_a_failure_while_recording_a_failure_never_replaces_it(store, workdir):
 
 
 def test_every_run_of_a_failing_pack_ends_even_when_one_cannot_record_why(store):
-    """fused/pack.py fails its runs one by one: one that cannot flush must not stop the rest."""
+    """ablab.run_pipeline fails a pack's runs one by one: one that cannot flush must not stop the rest."""
     from ablab.tracking import fail_run
 
     client = MlflowClient(store)

@@ -6,17 +6,16 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
-import tensorflow as tf
 from mlflow.tracking import MlflowClient
 
 from ablab.errors import Diverged
+from ablab.fitting import ModelSpec
 from ablab.fused.equivalence import compare_engines, same_ordering, welch_p
-from ablab.fused.models import initial_kernels
-from ablab.fused.optimizers import build_optimizer
-from ablab.fused.pack import PackMember, train_pack
-from ablab.fused.support import fallback_reason, pack_key
+from ablab.fused.models import FusedModels
+from ablab.fused.support import pack_key
 from ablab.models import build_model
-from ablab.models.blocks import build_optimizer as build_keras_optimizer
+from ablab.run_pipeline import train_runs
+from ablab.run_request import RunRequest
 from ablab.study.design import Arm
 from ablab.study.jobs import Job
 from ablab.study.packing import plan_packs
@@ -26,31 +25,58 @@ from conftest import TINY, all_runs, compose_run
 FUSED = [*TINY, "trainer.engine=fused"]
 
 
-def members(store: str, *variants: list[str]) -> list[PackMember]:
+def members(store: str, *variants: list[str]) -> list[RunRequest]:
     """One pack member per variant: the tiny fused config with the variant's overrides."""
     out = []
     for variant in variants:
-        overrides = [*FUSED, f"tracking.uri={store}", *variant]
+        base = [o for o in FUSED if "model=cnn" not in variant or not o.startswith("model.hidden_units")]
+        overrides = [*base, f"tracking.uri={store}", *variant]
         cfg, choices = compose_run(overrides)
-        out.append(PackMember(cfg, choices, overrides))
+        out.append(RunRequest(cfg, choices, overrides))
     return out
+
+
+def train_pack(requests: list[RunRequest], workdir):
+    return train_runs(requests, workdir, threads=None)
 
 
 def curve(store: str, run, key: str) -> list[float]:
     return [m.value for m in MlflowClient(store).get_metric_history(run.info.run_id, key)]
 
 
-TARGET = ["activation=relu", "trainer.seed=3"]
+BN_DROPOUT = ["activation=relu", "normalization=batchnorm", "regularization=dropout", "trainer.seed=3"]
+CNN = [
+    "model=cnn",
+    "model.filters=[4]",
+    "model.dense_units=8",
+    "scaling=unit",
+    "optimizer=adam",
+    "trainer.seed=4",
+]
 NEIGHBOURS = [
     ["trainer.seed=0"],
-    ["initializer=he_normal", "optimizer=adam", "trainer.seed=1"],
-    ["activation=tanh", "optimizer=sgd_momentum", "model.hidden_units=[16,8]", "trainer.seed=2"],
+    ["initializer=he_normal", "optimizer=adamw", "regularization=l2", "trainer.seed=1"],
+    ["activation=tanh", "optimizer=rmsprop", "model.hidden_units=[16,8]", "trainer.seed=2"],
 ]
 
 
-def test_a_model_trains_the_same_alone_and_in_a_pack_of_four(store, workdir):
-    [alone] = train_pack(members(store, TARGET), workdir, threads=None)
-    packed = train_pack(members(store, NEIGHBOURS[0], TARGET, *NEIGHBOURS[1:]), workdir, threads=None)
+@pytest.mark.parametrize("target", [BN_DROPOUT, CNN], ids=["batchnorm+dropout mlp", "cnn"])
+def test_a_model_trains_the_same_alone_and_in_a_pack_of_four(store, workdir, target):
+    """Its own initial weights, batch order, dropout stream and batch-norm statistics: nothing
+    it computes depends on its pack-mates."""
+    if target is CNN:  # a pack shares its data, scaling included
+        neighbours = [[*n, "scaling=unit"] for n in NEIGHBOURS]
+        neighbours[0] = [
+            "model=cnn",
+            "model.filters=[2,4]",
+            "model.dense_units=4",
+            "scaling=unit",
+            "trainer.seed=0",
+        ]
+    else:
+        neighbours = NEIGHBOURS
+    [alone] = train_pack(members(store, target), workdir)
+    packed = train_pack(members(store, neighbours[0], target, *neighbours[1:]), workdir)
 
     in_pack = packed[1]
     assert in_pack.run_key == alone.run_key and in_pack.error is None
@@ -61,17 +87,42 @@ def test_a_model_trains_the_same_alone_and_in_a_pack_of_four(store, workdir):
     assert len(runs) == 2
     for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
         assert curve(store, runs[0], key) == pytest.approx(curve(store, runs[1], key), abs=1e-6)
-    # The neighbours really trained something else, one of them in another shape.
+    # The neighbours really trained something else.
     assert len({round(o.metrics["test_loss"], 6) for o in packed}) == 4
-    assert packed[3].metrics["param_count"] == 784 * 16 + 16 + 16 * 8 + 8 + 8 * 10 + 10
     assert {r.data.tags["ablab.pack_size"] for r in all_runs(store)} == {"1", "4"}
+    assert {r.data.tags["ablab.engine"] for r in all_runs(store)} == {"fused"}
+
+
+def test_batch_norm_keeps_moving_statistics_per_model(store, workdir):
+    """Each model's own moving mean moved away from its start, and differently from a twin's."""
+    requests = members(store, BN_DROPOUT, [*BN_DROPOUT[:-1], "trainer.seed=5"])
+    specs = [ModelSpec(r.config, r.config.trainer.seed) for r in requests]
+    models = FusedModels(specs, (28, 28, 1), 10)
+    x = np.random.default_rng(0).normal(size=(64, 28, 28, 1)).astype(np.float32) + 3.0
+    y = np.eye(10, dtype=np.float32)[np.arange(64) % 10]
+    models.train_epoch(x, y, epoch=1)
+    means = [
+        [v.numpy() for v in m.non_trainable_variables if "moving_mean" in v.path][0] for m in models.models
+    ]
+    assert all(np.abs(m).max() > 0.01 for m in means) and not np.allclose(means[0], means[1])
+
+
+def test_initial_weights_are_the_keras_engines(store, workdir):
+    """The fused engine builds each model as the Keras engine does: same builder, same seed."""
+    [request] = members(store, [*BN_DROPOUT[:-1], "initializer=orthogonal", "trainer.seed=7"])
+    keras.utils.set_random_seed(7)
+    reference = build_model(request.config, (28, 28, 1), 10).get_weights()
+    fused = FusedModels([ModelSpec(request.config, 7)], (28, 28, 1), 10).models[0].get_weights()
+    assert len(fused) == len(reference) and all(
+        np.array_equal(a, b) for a, b in zip(fused, reference, strict=True)
+    )
 
 
 def test_a_diverging_model_fails_alone_and_its_pack_trains_on(store, workdir):
     healthy = ["activation=relu", "trainer.seed=0"]
     exploding = ["activation=relu", "optimizer.learning_rate=1.0e+30", "trainer.seed=1"]
-    [reference] = train_pack(members(store, healthy), workdir, threads=None)
-    outcomes = train_pack(members(store, exploding, healthy), workdir, threads=None)
+    [reference] = train_pack(members(store, healthy), workdir)
+    outcomes = train_pack(members(store, exploding, healthy), workdir)
 
     assert isinstance(outcomes[0].error, Diverged) and outcomes[0].metrics is None
     assert outcomes[1].error is None
@@ -89,7 +140,7 @@ def test_a_diverging_model_fails_alone_and_its_pack_trains_on(store, workdir):
 
 def test_a_pack_whose_models_all_diverge_fails_each_run(store, workdir):
     exploding = [["activation=relu", "optimizer.learning_rate=1.0e+30", f"trainer.seed={s}"] for s in (0, 1)]
-    outcomes = train_pack(members(store, *exploding), workdir, threads=None)
+    outcomes = train_pack(members(store, *exploding), workdir)
     assert all(isinstance(o.error, Diverged) for o in outcomes)
     assert {r.info.status for r in all_runs(store)} == {"FAILED"}
 
@@ -120,68 +171,48 @@ def test_a_fused_run_is_recorded_like_a_keras_run(store, workdir):
     assert fused_run.data.metrics["val_loss"] == pytest.approx(keras_run.data.metrics["val_loss"], abs=0.05)
 
 
-def test_initial_weights_are_drawn_as_the_keras_engine_draws_them():
-    for variant in (
-        ["initializer=he_normal", "trainer.seed=5"],
-        ["initializer=orthogonal", "trainer.seed=1"],
-    ):
-        cfg, _ = compose_run([*TINY, *variant])
-        keras.utils.set_random_seed(cfg.trainer.seed)
-        kernels = [w for w in build_model(cfg, (28, 28, 1), 10).get_weights() if w.ndim == 2]
-        fused = initial_kernels(cfg, input_dim=784, outputs=10)
-        assert len(kernels) == len(fused) == 2
-        assert all(np.array_equal(a, b) for a, b in zip(kernels, fused, strict=True))
+CUSTOM_STEP = """
+import keras
 
 
-@pytest.mark.parametrize(
-    ("optimizer", "nesterov"),
-    [("sgd", False), ("sgd_momentum", False), ("sgd_momentum", True), ("adam", False)],
-)
-def test_fused_optimizers_step_as_keras_optimizers(optimizer, nesterov):
-    cfg, _ = compose_run([f"optimizer={optimizer}", f"optimizer.learning_rate={0.05}"])
-    if nesterov:
-        cfg.optimizer.args.nesterov = True
-    rng = np.random.default_rng(0)
-    start = rng.normal(size=(4, 3)).astype(np.float32)
-    gradients = [rng.normal(size=(4, 3)).astype(np.float32) for _ in range(4)]
-
-    ours = tf.Variable(start)
-    fused = build_optimizer(cfg.optimizer, [ours])
-    theirs = keras.Variable(start)
-    reference = build_keras_optimizer(cfg.optimizer)
-    for gradient in gradients:
-        fused.apply([tf.constant(gradient)], [ours])
-        reference.apply([tf.constant(gradient)], [theirs])
-    np.testing.assert_allclose(ours.numpy(), keras.ops.convert_to_numpy(theirs), rtol=1e-5, atol=1e-6)
+class OwnStep(keras.Sequential):
+    def train_step(self, data):
+        return super().train_step(data)
 
 
-@pytest.mark.parametrize(
-    ("overrides", "reason"),
-    [
-        (["normalization=batchnorm"], "normalization BatchNormalization"),
-        (["regularization=dropout"], "regularization.dropout=0.2"),
-        (["ensemble=soft_vote"], "ensemble.size=3"),
-        (["optimizer=rmsprop"], "optimizer 'rmsprop'"),
-        (["optimizer=adam", "optimizer.args.amsgrad=true"], "amsgrad"),
-        (["+optimizer.args.clipnorm=1.0"], "optimizer.args ['clipnorm']"),
-        (["optimizer=sgd_momentum"], None),
-        (["optimizer=adam", "regularization=l2", "activation=leaky_relu", "scaling=standardize"], None),
-    ],
-)
-def test_what_the_fused_engine_cannot_train_falls_back(overrides, reason):
-    cfg, _ = compose_run(["trainer.engine=fused", *overrides])
-    found = fallback_reason(cfg)
-    assert found == reason if reason is None else reason in found
+def own_step(blocks, input_shape, outputs):
+    return OwnStep([keras.Input(input_shape), keras.layers.Flatten(), *blocks.head(outputs)])
+"""
 
 
-def test_an_unsupported_run_trains_on_keras_and_says_why(store, workdir, caplog):
-    overrides = [*FUSED, "normalization=batchnorm", f"tracking.uri={store}"]
-    cfg, choices = compose_run(overrides)
-    train(cfg, choices=choices, overrides=overrides, base_dir=workdir)
-    (run,) = all_runs(store)
-    assert run.info.status == "FINISHED"
-    assert run.data.tags["ablab.engine"] == "keras" and run.data.params["trainer.engine"] == "keras"
-    assert "trainer.engine=fused cannot train normalization BatchNormalization" in caplog.text
+def test_a_model_with_its_own_train_step_trains_on_keras_and_says_why(store, workdir, monkeypatch, caplog):
+    (workdir / "ownstep.py").write_text(CUSTOM_STEP)
+    monkeypatch.syspath_prepend(str(workdir))
+    plain, custom = members(store, ["trainer.seed=0"], ["model=mlp", "~model.hidden_units", "trainer.seed=1"])
+    custom.config.model._target_ = "ownstep.own_step"
+    outcomes = train_pack([plain, custom], workdir)
+    assert all(o.error is None for o in outcomes)
+    engines = {r.data.tags["ablab.run_key"]: r.data.tags["ablab.engine"] for r in all_runs(store)}
+    assert [engines[o.run_key] for o in outcomes] == ["fused", "keras"]
+    assert "trainer.engine=fused cannot train a model whose class OwnStep overrides train_step" in caplog.text
+
+
+def test_an_ensemble_votes_over_members_trained_as_pack_models(store, workdir):
+    """Member 0 of an ensemble is the single model of its seed: equal in the same pack."""
+    single, ensemble = members(store, ["optimizer=adam"], ["optimizer=adam", "ensemble=soft_vote"])
+    outcomes = train_pack([single, ensemble], workdir)
+    runs = {r.data.tags["ablab.run_key"]: r for r in all_runs(store)}
+    voted = runs[outcomes[1].run_key]
+    assert voted.data.tags["ablab.member_seeds"] == "0,1000,2000"
+    member_accuracy = [
+        m.value for m in MlflowClient(store).get_metric_history(voted.info.run_id, "member_test_accuracy")
+    ]
+    assert len(member_accuracy) == 3
+    assert member_accuracy[0] == pytest.approx(outcomes[0].metrics["test_accuracy"], abs=1e-6)
+    assert outcomes[1].metrics["param_count"] == 3 * outcomes[0].metrics["param_count"]
+    assert curve(store, voted, "loss") == pytest.approx(
+        curve(store, runs[outcomes[0].run_key], "loss"), abs=1e-6
+    )
 
 
 def job(*overrides: str) -> Job:
@@ -200,10 +231,10 @@ def test_packs_share_data_batches_and_epochs_and_balance_the_workers():
     assert [len(p) for p in packs] == [6, 6] and alone == []
     assert plan_packs(seed_study, workers=1, max_size=None)[0] == [seed_study]
     capped, alone = plan_packs(seed_study, workers=1, max_size=5)
-    assert [len(p) for p in capped] == [5, 5, 2] and alone == []
+    assert [len(p) for p in capped] == [4, 4, 4] and alone == []  # 12 runs, <= 5 a pack: 3 packs
     assert [len(p) for p in plan_packs(seed_study[:7], workers=2, max_size=None)[0]] == [4, 3]
     packs, alone = plan_packs(seed_study[:3], workers=2, max_size=None)  # 3 = 2 + 1
-    assert [len(p) for p in packs] == [2] and alone == [seed_study[2]]  # a pack of one is a plain job
+    assert [len(p) for p in packs] == [2] and alone == [seed_study[1]]  # a pack of one is a plain job
 
     other_epochs = [job("trainer.epochs=3", f"trainer.seed={s}") for s in (0, 1)]
     other_data = [job("scaling=unit", f"trainer.seed={s}") for s in (0, 1)]
@@ -214,6 +245,18 @@ def test_packs_share_data_batches_and_epochs_and_balance_the_workers():
     assert sorted(tuple(j.config.trainer.seed for j in p) for p in packs) == [(0, 1)] * 3
     assert len({pack_key(p[0].config) for p in packs}) == 3
     assert alone == [keras_only]
+
+
+def test_packs_count_an_ensembles_members_and_mix_the_arms():
+    """The series' ladder: 18 single models and 3 ensembles of 3 are 27 models, 14 a worker."""
+    singles = [job(*arm, f"trainer.seed={s}") for arm in ([], ["normalization=batchnorm"]) for s in range(9)]
+    ensembles = [job("ensemble=soft_vote", f"trainer.seed={s}") for s in range(3)]
+    packs, alone = plan_packs([*singles, *ensembles], workers=2, max_size=None)
+    assert alone == [] and sorted(sum(j.config.ensemble.size for j in p) for p in packs) == [13, 14]
+    for pack in packs:  # each worker gets ensembles and single models, in plan order
+        assert {j.config.ensemble.size for j in pack} == {1, 3}
+        order = [([*singles, *ensembles]).index(j) for j in pack]
+        assert order == sorted(order)
 
 
 def test_welch_p_and_ordering_on_hand_made_numbers():
@@ -234,9 +277,12 @@ def test_welch_p_and_ordering_on_hand_made_numbers():
 
 
 def test_the_engines_agree_at_small_size(store, workdir):
-    """The equivalence check of benchmarks/study_speed.py, at 5 seeds x 2 arms x 3 epochs."""
+    """The equivalence check of benchmarks/study_speed.py (study=series), at 5 seeds x 2 arms x
+    3 epochs: the series' baseline and its last single-model step (batch norm and dropout)."""
     small = ["scaling=unit", "model.hidden_units=[16]", "trainer.epochs=3", "trainer.verbose=0"]
-    arms = {"baseline": [], "relu+adam": ["activation=relu", "optimizer=adam"]}
+    last_step = ["initializer=he_normal", "activation=relu", "optimizer=adam", "normalization=batchnorm",
+                 "regularization=dropout"]  # fmt: skip
+    arms = {"baseline": [], "+dropout": last_step}
     rows = []
     for arm, settings in arms.items():
         variants = [[*small, *settings, f"trainer.seed={seed}"] for seed in range(5)]
@@ -245,10 +291,10 @@ def test_the_engines_agree_at_small_size(store, workdir):
             cfg, choices = compose_run(overrides)
             metrics = train(cfg, choices=choices, overrides=overrides, base_dir=workdir)
             rows.append({"arm": arm, "engine": "keras", "test_accuracy": metrics["test_accuracy"]})
-        for outcome in train_pack(members(store, *variants), workdir, threads=None):
+        for outcome in train_pack(members(store, *variants), workdir):
             rows.append({"arm": arm, "engine": "fused", "test_accuracy": outcome.metrics["test_accuracy"]})
 
     table = compare_engines(pd.DataFrame(rows))
     assert (table[["n_keras", "n_fused"]] == 5).all().all()
     assert (table["p_welch"] > 0.05).all(), table
-    assert same_ordering(table) and table.loc["relu+adam", "fused"] > table.loc["baseline", "fused"] + 0.2
+    assert same_ordering(table) and table.loc["+dropout", "fused"] > table.loc["baseline", "fused"] + 0.2

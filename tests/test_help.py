@@ -58,3 +58,22 @@ def test_help_cfg_and_info_never_import_tensorflow_or_mlflow(flag, tmp_path):
     loaded = json.loads(result.stdout.strip().splitlines()[-1])
     assert loaded == {"tensorflow": False, "keras": False, "mlflow": False}, result.stderr[-2000:]
     assert not (tmp_path / "outputs").exists() and not (tmp_path / "mlflow.db").exists()
+
+
+def test_a_study_refused_while_planning_never_imports_tensorflow(tmp_path):
+    """Reading the study, planning its arms and checking the store come before TensorFlow: only
+    validation (building each arm's model) imports it, once the study is sound."""
+    probe = (
+        "import json, sys\n"
+        "sys.argv = ['ablab-train', 'study=seed', 'study.factors.activation=[nosuch]']\n"
+        "from ablab.train import main\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    code = e.code\n"
+        "import ablab.fused.pack_file, ablab.fused.support, ablab.study.jobs, ablab.study.packing\n"
+        "print(json.dumps({'code': code, **{m: m in sys.modules for m in ('tensorflow', 'keras')}}))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    assert loaded == {"code": 2, "tensorflow": False, "keras": False}, result.stderr[-2000:]
+    assert "option(s) ['nosuch'] not found in conf/activation/" in result.stderr

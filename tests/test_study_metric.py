@@ -84,7 +84,7 @@ def test_a_regression_study_compares_mse_and_says_lower_is_better(workdir, monke
     children = [r for r in runs if "ablab.run_key" in r.data.tags]
     assert (parent.data.tags["ablab.metric"], parent.data.tags["ablab.direction"]) == ("test_mse", "minimize")
     assert len(children) == 4 and all(r.info.status == "FINISHED" for r in children)
-    assert all(r.data.tags["ablab.engine"] == "keras" for r in children)  # regression: fused falls back
+    assert all(r.data.tags["ablab.engine"] == "fused" for r in children)  # regression fuses too
 
     (folder,) = (workdir / "reports" / "tabular").iterdir()
     table = pd.read_csv(folder / "table.csv").set_index("arm")

@@ -186,7 +186,7 @@ def test_failing_and_diverging_arms_are_isolated(tmp_path):
 
 
 @pytest.mark.slow
-def test_fused_study_packs_falls_back_isolates_and_resumes(tmp_path):
+def test_fused_study_packs_isolates_and_resumes(tmp_path):
     conf = write_conf(
         tmp_path,
         baseline="{activation: relu, optimizer: sgd, normalization: none}",
@@ -197,11 +197,7 @@ def test_fused_study_packs_falls_back_isolates_and_resumes(tmp_path):
     output = first.stdout + first.stderr
     assert first.returncode == 1, output[-3000:]
     assert "Study summary: 8 finished, 0 skipped (already FINISHED), 2 failed" in output
-    assert "Fused engine: 8 runs in 2 pack(s) of 4, 4" in output
-    assert (
-        "arm 'normalization=batchnorm' trains on the Keras engine: the fused engine cannot train "
-        "normalization BatchNormalization" in output
-    )
+    assert "Fused engine: 10 runs in 2 pack(s) of 5, 5" in output  # batch norm packed too
     assert "failed in optimizer=explode" in output and "loss became nan" in output
 
     client = client_for(tmp_path)
@@ -210,8 +206,7 @@ def test_fused_study_packs_falls_back_isolates_and_resumes(tmp_path):
     for child in children:
         arm, tags = child.data.tags["ablab.arm"], child.data.tags
         assert child.info.status == ("FAILED" if arm == "optimizer=explode" else "FINISHED"), arm
-        assert tags["ablab.engine"] == ("keras" if arm == "normalization=batchnorm" else "fused")
-        assert tags.get("ablab.pack_size") == (None if arm == "normalization=batchnorm" else "4")
+        assert tags["ablab.engine"] == "fused" and tags["ablab.pack_size"] == "5"
         assert (tags.get("ablab.diverged") == "true") == (arm == "optimizer=explode")
         assert tags["mlflow.parentRunId"] == parents[0].info.run_id
         if child.info.status == "FINISHED":
@@ -223,7 +218,7 @@ def test_fused_study_packs_falls_back_isolates_and_resumes(tmp_path):
         assert not any(o.startswith("+pack=") for o in overrides)
         assert OmegaConf.load(hydra_dir / "hydra.yaml").hydra.overrides.task == overrides
         assert OmegaConf.load(hydra_dir / "config.yaml").trainer.seed == int(tags["ablab.seed"])
-        # Both engines, jobs in parallel: every run has its three splits as dataset inputs.
+        # Packed runs, jobs in parallel: every run has its three splits as dataset inputs.
         inputs = client.get_run(child.info.run_id).inputs.dataset_inputs
         assert sorted(i.tags[0].value for i in inputs) == ["test", "train", "validation"]
     # The compare view gets one axis per key: every arm has the same param keys, whatever args
@@ -243,7 +238,7 @@ def test_fused_study_packs_falls_back_isolates_and_resumes(tmp_path):
         "normalization=batchnorm": 2,
     }
     report = (report_dir / "report.md").read_text()
-    assert "trained by different engines (fused: " in report and "; keras: normalization=batchnorm)" in report
+    assert "trained by different engines" not in report
 
     # The packed runs' keys are the planned ones: a relaunch skips them and retries the failed.
     again = ablab_train(tmp_path, "study=tiny", "trainer.engine=fused", "hydra.sweeper.report=false")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ablab.fused.support import fallback_reason
 from ablab.packaged import CONFIG_DIR
 from conftest import compose_run, run_cli
 
@@ -36,11 +35,3 @@ def test_search_path_is_env_var_then_cwd_then_ablab_then_config_dir(workdir, mon
 
     assert row(named) < row(workdir / "conf") < row(Path(CONFIG_DIR)) < row(extra)
     assert "ablab-user" in lines[row(named)] and "ablab-user" in lines[row(workdir / "conf")]
-
-
-def test_the_fused_engine_names_what_it_cannot_train():
-    assert fallback_reason(compose_run(["trainer.engine=fused"])[0]) is None
-    cnn = fallback_reason(compose_run(["model=cnn"])[0])
-    assert cnn == "model._target_='ablab.models.cnn.build_cnn' (the fused engine trains the built-in mlp only)"  # noqa: E501
-    regression = fallback_reason(compose_run(["dataset=diabetes"])[0])
-    assert regression == "dataset.task='regression' (the fused engine trains multi-class classification only)"

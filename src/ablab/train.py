@@ -57,11 +57,12 @@ def train(
     return outcome.metrics
 
 
-def train_pack_job(cfg: DictConfig, base_dir: str | Path) -> dict[str, str]:
-    """A fused pack job (a study's, or a plain sweep's packing launcher's): train the pack file
-    ``cfg.pack``.
+def train_pack_job(cfg: DictConfig, base_dir: str | Path) -> dict[str, dict]:
+    """A fused pack job (a study's, or a plain sweep's ``hydra/launcher=packing``): train the
+    pack file ``cfg.pack``.
 
-    Returns each run key with its error ("" when the run FINISHED), for the launcher's summary.
+    Returns by run key its ``error`` ("" when the run FINISHED) and final ``metrics`` (None when
+    it failed), for the launcher to hand back per run.
     """
     import_tensorflow()  # before the modules that import it
     from ablab.fused.pack_file import read_pack
@@ -74,7 +75,10 @@ def train_pack_job(cfg: DictConfig, base_dir: str | Path) -> dict[str, str]:
     for request, outcome in zip(requests, outcomes, strict=True):
         if outcome.run_id is not None:
             _log_summary(request.config, base_dir, outcome.run_id)
-    return {o.run_key: error_summary(o.error) if o.error else "" for o in outcomes}
+    return {
+        o.run_key: {"error": error_summary(o.error) if o.error else "", "metrics": o.metrics}
+        for o in outcomes
+    }
 
 
 def _log_summary(cfg: DictConfig, base_dir: str | Path, run_id: str) -> None:
@@ -102,12 +106,12 @@ def _console_warnings_only() -> None:
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
-def _hydra_main(cfg: DictConfig) -> dict[str, float] | float | dict[str, str]:
+def _hydra_main(cfg: DictConfig) -> dict[str, float] | float | dict[str, dict]:
     """The final metrics; with ``objective`` set, that one metric as a float (what Optuna needs);
-    for a study's fused pack job, each run's error by run key."""
+    for a fused pack job, each run's error and metrics by run key."""
     hydra_cfg = HydraConfig.get()
     exit_with_launcher()  # in a joblib/submitit job process: no orphan when the launcher dies
-    if cfg.get("pack") or cfg.tracking.get("parent_run_id"):
+    if cfg.tracking.get("parent_run_id"):
         _console_warnings_only()  # a study job: its lines go to its log file, the bar to the console
     try:
         if cfg.get("pack"):

@@ -18,7 +18,7 @@ def job_errors(covered: list, result: Any) -> list[tuple[Any, str]]:
     if len(covered) == 1:
         return [(covered[0], "")]
     by_key = result.return_value
-    return [(job, by_key.get(job.run_key, "not trained by its pack")) for job in covered]
+    return [(job, by_key.get(job.run_key, {"error": "not trained by its pack"})["error"]) for job in covered]
 
 
 def release_workers() -> None:

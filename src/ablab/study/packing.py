@@ -9,9 +9,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from ablab.fused.pack_file import write_pack
 from ablab.fused.support import pack_key
@@ -19,7 +19,15 @@ from ablab.run_request import RunRequest
 from ablab.study.jobs import Job, bookkeeping_overrides, quote
 
 
-def plan_packs(jobs: Sequence[Job], workers: int, max_size: int | None) -> tuple[list[list[Job]], list[Job]]:
+class Planned(Protocol):
+    """What packing needs of a job: its composed config (a study's Job, a sweep's request)."""
+
+    config: DictConfig
+
+
+def plan_packs(
+    jobs: Sequence[Planned], workers: int, max_size: int | None
+) -> tuple[list[list[Planned]], list[Planned]]:
     """(packs of two or more fused jobs, largest first; the jobs that run alone).
 
     Each group of jobs that can share a pack is dealt into as few packs as give every worker
@@ -29,7 +37,7 @@ def plan_packs(jobs: Sequence[Job], workers: int, max_size: int | None) -> tuple
     """
     fused = [job for job in jobs if job.config.trainer.engine == "fused"]
     alone = [job for job in jobs if job.config.trainer.engine != "fused"]
-    groups: dict[str, list[Job]] = {}
+    groups: dict[str, list[Planned]] = {}
     for job in fused:
         groups.setdefault(pack_key(job.config), []).append(job)
     share = max(1, math.ceil(sum(map(_models, fused)) / max(1, workers)))
@@ -38,7 +46,7 @@ def plan_packs(jobs: Sequence[Job], workers: int, max_size: int | None) -> tuple
         count = math.ceil(sum(map(_models, group)) / share)
         if max_size is not None:
             count = max(count, math.ceil(len(group) / max_size))
-        dealt: list[list[Job]] = [[] for _ in range(count)]
+        dealt: list[list[Planned]] = [[] for _ in range(count)]
         for job in sorted(group, key=_models, reverse=True):
             open_packs = [p for p in dealt if max_size is None or len(p) < max_size]
             min(open_packs, key=lambda p: sum(map(_models, p))).append(job)
@@ -48,29 +56,39 @@ def plan_packs(jobs: Sequence[Job], workers: int, max_size: int | None) -> tuple
     return [p for p in packs if len(p) > 1], [p[0] for p in packs if len(p) == 1] + alone
 
 
-def _models(job: Job) -> int:
+def _models(job: Planned) -> int:
     """How many models the job's run trains: one per ensemble member."""
     return int(job.config.ensemble.size)
 
 
-def member(job: Job, tracking: dict[str, Any]) -> RunRequest:
-    """The job as a pack member: its composed config with the study's tracking settings."""
+def run_request(
+    config: DictConfig, overrides: Sequence[str], tracking: dict[str, Any] | None = None
+) -> RunRequest:
+    """A composed sweep config (with its ``hydra`` node) as a pack member; ``tracking`` (a
+    study's settings) is merged into its ``tracking`` node and its overrides."""
     container = {
         key: OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
-        for key, value in job.config.items_ex(resolve=False)
+        for key, value in config.items_ex(resolve=False)
         if key != "hydra"  # job-time interpolations; the pack job has its own
     }
-    tags = {**container["tracking"].get("tags", {}), **tracking["tags"]}
-    container["tracking"].update(tracking, tags=tags)
-    choices = OmegaConf.to_container(job.config.hydra.runtime.choices, resolve=True)
+    if tracking:
+        tags = {**container["tracking"].get("tags", {}), **tracking["tags"]}
+        container["tracking"].update(tracking, tags=tags)
+        overrides = [*overrides, *bookkeeping_overrides(tracking)]
+    choices = OmegaConf.to_container(config.hydra.runtime.choices, resolve=True)
     return RunRequest(
         config=OmegaConf.create(container),
         choices={k: v for k, v in choices.items() if v is not None},
-        overrides=[*job.overrides, *bookkeeping_overrides(tracking)],
+        overrides=list(overrides),
     )
 
 
-def pack_overrides(pack: Sequence[Job], members: Sequence[RunRequest], path: Path) -> list[str]:
+def member(job: Job, tracking: dict[str, Any]) -> RunRequest:
+    """The study job as a pack member, with the study's tracking settings."""
+    return run_request(job.config, job.overrides, tracking)
+
+
+def pack_overrides(first_overrides: Sequence[str], members: Sequence[RunRequest], path: Path) -> list[str]:
     """The pack's Hydra job: its first run's overrides plus the pack file it trains."""
     write_pack(path, members)
-    return [*pack[0].overrides, f"+pack={quote(str(path.resolve()))}"]
+    return [*first_overrides, f"+pack={quote(str(path.resolve()))}"]

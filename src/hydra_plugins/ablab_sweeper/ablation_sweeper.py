@@ -261,7 +261,8 @@ class AblationSweeper(Sweeper):
         launches = []
         for index, pack in enumerate(packs, start=first_pack):
             members = [member(j, tracking_settings(j, spec, tracking_uri, parent_run_id)) for j in pack]
-            launches.append((pack, pack_overrides(pack, members, pack_dir / f"pack-{index}.json")))
+            path = pack_dir / f"pack-{index}.json"
+            launches.append((pack, pack_overrides(members[0].overrides, members, path)))
         if packs:
             sizes = ", ".join(str(len(p)) for p in packs)
             log.info("Fused engine: %d runs in %d pack(s) of %s", sum(map(len, packs)), len(packs), sizes)
