@@ -7,6 +7,7 @@ import subprocess
 import pytest
 from mlflow.tracking import MlflowClient
 
+from ablab.startup import with_packing_launcher
 from conftest import all_runs, sqlite_uri
 from test_cli import ablab_train, cli_env
 
@@ -64,3 +65,19 @@ def test_a_keras_sweep_is_not_packed(tmp_path):
     assert "Fused engine" not in result.stdout + result.stderr
     assert sorted(p.name for p in (tmp_path / "multirun").iterdir() if p.is_dir()) == ["0", "1"]
     assert {r.data.tags["ablab.engine"] for r in all_runs(sqlite_uri(tmp_path))} == {"keras"}
+
+
+@pytest.mark.parametrize(
+    ("argv", "packed"),
+    [
+        (["-m", "activation=relu,tanh"], True),
+        (["--multirun", "trainer.engine=fused"], True),
+        (["activation=relu"], False),  # a single run
+        (["-m", "study=seed"], False),  # the study preset's launcher
+        (["-m", "hparams_search=adam_lr_width"], False),
+        (["-m", "hydra/launcher=joblib", "activation=relu,tanh"], False),  # the user's choice
+    ],
+)
+def test_a_plain_multirun_launches_through_the_packing_launcher(argv, packed):
+    expected = [*argv, "hydra/launcher=packing"] if packed else argv
+    assert with_packing_launcher(argv) == expected

@@ -79,7 +79,7 @@ class TrainerConfig:
     seed: int = 0
     verbose: int = 2
     # keras: model.fit, the reference. fused: many runs in one TensorFlow graph (ablab.fused),
-    # what the study presets use; a run it cannot train falls back to keras, logged.
+    # what the study presets use; a model with its own train_step falls back to keras, logged.
     engine: str = "keras"
     # Speed settings that leave the results unchanged (excluded from the run key):
     # batches run per TF call (fewer Python round trips; same math, same numbers) and

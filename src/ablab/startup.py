@@ -1,4 +1,5 @@
-"""Checks ``ablab-train`` makes before Hydra starts, and how it ends when its reader goes away."""
+"""What ``ablab-train`` settles before Hydra starts (checks, the plain sweep's launcher), and how
+it ends when its reader goes away."""
 
 from __future__ import annotations
 
@@ -8,6 +9,22 @@ from collections.abc import Callable, Sequence
 
 # Flags that only print (help, config, info): they write nothing, anywhere.
 _PRINT_ONLY = ("-h", "--help", "--hydra-help", "-c", "--cfg", "-i", "--info", "--shell-completion")
+
+
+# Command-line keys that choose how a multirun launches: given, ablab leaves the launcher alone.
+_LAUNCH_CHOICES = ("hydra/launcher", "study", "hparams_search")
+
+
+def with_packing_launcher(argv: Sequence[str]) -> list[str]:
+    """``argv`` plus ``hydra/launcher=packing`` for a plain multirun (``-m``, no study or search
+    preset, no launcher chosen), so its fused runs train in packs.
+
+    On the command line, not in train.yaml: an override there would beat the launcher a study
+    preset or a user's own preset chooses.
+    """
+    multirun = any(a in ("-m", "--multirun") for a in argv)
+    chosen = any(a.split("=", 1)[0].lstrip("+~") in _LAUNCH_CHOICES for a in argv if "=" in a)
+    return [*argv, "hydra/launcher=packing"] if multirun and not chosen else list(argv)
 
 
 def read_only_working_directory(argv: Sequence[str], cwd: str | None = None) -> str | None:

@@ -25,7 +25,7 @@ from ablab.errors import ConfigError, DatasetUnavailable, Diverged, TrackingUnav
 from ablab.orphans import exit_with_launcher, mark_launcher
 from ablab.packaged import CONFIG_DIR  # user conf/ folders layer over it: hydra_plugins.ablab_searchpath
 from ablab.runtime import configure_threads, import_tensorflow, quiet_console
-from ablab.startup import quiet_on_broken_pipe, read_only_working_directory
+from ablab.startup import quiet_on_broken_pipe, read_only_working_directory, with_packing_launcher
 from ablab.tasks import final_metric_names, task_of
 
 log = logging.getLogger(__name__)
@@ -139,6 +139,7 @@ def main() -> None:
         print(f"ablab-train: {problem}", file=sys.stderr)
         sys.exit(2)
     mark_launcher()  # its job processes exit when it dies (ablab.orphans)
+    sys.argv[1:] = with_packing_launcher(sys.argv[1:])
     quiet_on_broken_pipe(_hydra_main)
 
 
