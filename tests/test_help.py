@@ -43,19 +43,29 @@ def test_printed_config_hides_the_sweepers_internals(monkeypatch, capsys):
     assert "pack" not in text and "parent_run_id" not in text
 
 
-@pytest.mark.parametrize("flag", [["--help"], ["--cfg", "job"], ["--info"]])
-def test_help_cfg_and_info_never_import_tensorflow_or_mlflow(flag, tmp_path):
-    probe = (
+def probe(argv: list[str], cwd, imports: str = "") -> tuple[dict, subprocess.CompletedProcess]:
+    """Run ``ablab-train ARGV`` in a fresh interpreter (then ``imports``); which of TensorFlow,
+    Keras and MLflow it loaded, and its exit code."""
+    code = (
         "import json, sys\n"
-        f"sys.argv = ['ablab-train', *{flag!r}]\n"
+        f"sys.argv = ['ablab-train', *{argv!r}]\n"
         "from ablab.train import main\n"
-        "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "print(json.dumps({m: m in sys.modules for m in ('tensorflow', 'keras', 'mlflow')}))\n"
+        "code = 0\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    code = e.code\n"
+        f"{imports}\n"
+        "loaded = {m: m in sys.modules for m in ('tensorflow', 'keras', 'mlflow')}\n"
+        "print(json.dumps({'code': code, **loaded}))\n"
     )
     result = subprocess.run(
-        [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, timeout=120
     )
-    loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    return json.loads(result.stdout.strip().splitlines()[-1]), result
+
+
+@pytest.mark.parametrize("flag", [["--help"], ["--cfg", "job"], ["--info"]])
+def test_help_cfg_and_info_never_import_tensorflow_or_mlflow(flag, tmp_path):
+    loaded, result = probe(flag, tmp_path)
+    loaded.pop("code")
     assert loaded == {"tensorflow": False, "keras": False, "mlflow": False}, result.stderr[-2000:]
     assert not (tmp_path / "outputs").exists() and not (tmp_path / "mlflow.db").exists()
 
@@ -63,17 +73,7 @@ def test_help_cfg_and_info_never_import_tensorflow_or_mlflow(flag, tmp_path):
 def test_a_study_refused_while_planning_never_imports_tensorflow(tmp_path):
     """Reading the study, planning its arms and checking the store come before TensorFlow: only
     validation (building each arm's model) imports it, once the study is sound."""
-    probe = (
-        "import json, sys\n"
-        "sys.argv = ['ablab-train', 'study=seed', 'study.factors.activation=[nosuch]']\n"
-        "from ablab.train import main\n"
-        "try:\n    main()\nexcept SystemExit as e:\n    code = e.code\n"
-        "import ablab.fused.pack_file, ablab.fused.support, ablab.study.jobs, ablab.study.packing\n"
-        "print(json.dumps({'code': code, **{m: m in sys.modules for m in ('tensorflow', 'keras')}}))\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=120
-    )
-    loaded = json.loads(result.stdout.strip().splitlines()[-1])
-    assert loaded == {"code": 2, "tensorflow": False, "keras": False}, result.stderr[-2000:]
+    planning = "import ablab.fused.pack_file, ablab.fused.support, ablab.study.jobs, ablab.study.packing"
+    loaded, result = probe(["study=seed", "study.factors.activation=[nosuch]"], tmp_path, planning)
+    assert (loaded["code"], loaded["tensorflow"], loaded["keras"]) == (2, False, False), result.stderr[-2000:]
     assert "option(s) ['nosuch'] not found in conf/activation/" in result.stderr

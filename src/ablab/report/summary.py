@@ -202,7 +202,8 @@ def _engine_notes(finished: pd.DataFrame) -> list[str]:
         return [f"Every run was trained by the {arms_by_engine.index[0]} engine (trainer.engine)."]
     which = "; ".join(f"{engine}: {arms}" for engine, arms in arms_by_engine.items())
     return [
-        f"The runs were trained by different engines ({which}): an option the fused engine lacks falls "
-        "back to Keras. The engines agree within seed noise (benchmarks/study_speed.py), but their "
+        f"The runs were trained by different engines ({which}): a model with its own train_step falls "
+        "back to Keras, or the arms asked for different engines. The engines agree within seed noise "
+        "(benchmarks/study_speed.py), but their "
         "per-epoch shuffles differ, so a Δ across engines also carries that difference."
     ]

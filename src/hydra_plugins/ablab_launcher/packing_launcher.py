@@ -9,6 +9,7 @@ already keeps every core busy. Each job gets its own JobReturn back, with its ru
 """
 
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -108,15 +109,7 @@ def _run_return(pack_result: JobReturn, request: RunRequest, overrides: Sequence
     """One run's JobReturn out of its pack's: its metrics, or its own error."""
     from ablab.run_key import run_key
 
-    result = JobReturn(
-        overrides=list(overrides),
-        cfg=pack_result.cfg,
-        hydra_cfg=pack_result.hydra_cfg,
-        working_dir=pack_result.working_dir,
-        task_name=pack_result.task_name,
-        status=pack_result.status,
-        _return_value=pack_result._return_value,
-    )
+    result = dataclasses.replace(pack_result, overrides=list(overrides))
     if pack_result.status == JobStatus.COMPLETED:
         outcome = pack_result.return_value.get(run_key(request.config), {"error": "not trained by its pack"})
         if outcome["error"]:
