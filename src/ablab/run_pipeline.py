@@ -80,24 +80,15 @@ def train_runs(requests: Sequence[RunRequest], base_dir: Path, threads: int | No
     names: list[str] = []
     try:
         experiments: dict[tuple[str, str], tuple] = {}  # (store, experiment) -> (client, id)
-        for request, cfg, engine, model in zip(requests, configs, engines, built, strict=True):
-            where = (stores[cfg.tracking.uri], cfg.tracking.experiment)
+        for request, engine, model in zip(requests, engines, built, strict=True):
+            where = (stores[request.config.tracking.uri], request.config.tracking.experiment)
             if where not in experiments:
-                experiments[where] = open_experiment(cfg, where[0])
-            client, experiment_id = experiments[where]
-            tags = run_tags(cfg, request.choices, request.overrides, base_dir)
-            tags[ENGINE] = engine  # a model the fused engine cannot train fell back (run_key unchanged)
-            if engine == "fused":
-                tags[PACK_SIZE] = str(len(requests))
-            seeds = member_seeds(cfg.trainer.seed, cfg.ensemble.size)
-            if len(seeds) > 1:
-                tags[MEMBER_SEEDS] = ",".join(map(str, seeds))
-            names.append(run_name(cfg, tags, request.overrides))
-            recorders.append(
-                start_run(client, experiment_id, names[-1], tags, cfg.tracking.get("parent_run_id"))
+                experiments[where] = open_experiment(request.config, where[0])
+            recorder, name = _open_run(
+                request, engine, model, experiments[where], splits, base_dir, len(requests)
             )
-            log_setup(recorders[-1], cfg, request.overrides, splits, tags)
-            recorders[-1].log_text(describe(seeds, model.param_count) + model.summary, "model_summary.txt")
+            recorders.append(recorder)
+            names.append(name)
         fitted = _fit(configs, engines, splits, recorders)
     except BaseException as error:
         for recorder in recorders:
@@ -118,6 +109,32 @@ def train_runs(requests: Sequence[RunRequest], base_dir: Path, threads: int | No
         else:
             outcomes.append(Outcome(run_key(cfg), metrics=metrics, run_id=recorder.run_id))
     return outcomes
+
+
+def _open_run(
+    request: RunRequest,
+    engine: str,
+    model: _Built,
+    experiment: tuple,
+    splits: Splits,
+    base_dir: Path,
+    pack_size: int,
+) -> tuple[RunRecorder, str]:
+    """Open the run in its experiment and log its setup: params, config, data, model summary."""
+    cfg = request.config
+    tags = run_tags(cfg, request.choices, request.overrides, base_dir)
+    tags[ENGINE] = engine  # a model the fused engine cannot train fell back (run_key unchanged)
+    if engine == "fused":
+        tags[PACK_SIZE] = str(pack_size)
+    seeds = member_seeds(cfg.trainer.seed, cfg.ensemble.size)
+    if len(seeds) > 1:
+        tags[MEMBER_SEEDS] = ",".join(map(str, seeds))
+    name = run_name(cfg, tags, request.overrides)
+    client, experiment_id = experiment
+    recorder = start_run(client, experiment_id, name, tags, cfg.tracking.get("parent_run_id"))
+    log_setup(recorder, cfg, request.overrides, splits, tags)
+    recorder.log_text(describe(seeds, model.param_count) + model.summary, "model_summary.txt")
+    return recorder, name
 
 
 def _build_once(configs: Sequence[DictConfig], splits: Splits) -> list[_Built]:
