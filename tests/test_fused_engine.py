@@ -6,14 +6,17 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
+import tensorflow as tf
 from mlflow.tracking import MlflowClient
 
 from ablab.errors import Diverged
 from ablab.fitting import ModelSpec
 from ablab.fused.equivalence import compare_engines, same_ordering, welch_p
 from ablab.fused.models import FusedModels
+from ablab.fused.optimizer_kernels import kernel_optimizer
 from ablab.fused.support import pack_key
 from ablab.models import build_model
+from ablab.models.blocks import build_optimizer as build_keras_optimizer
 from ablab.run_pipeline import train_runs
 from ablab.run_request import RunRequest
 from ablab.study.design import Arm
@@ -100,7 +103,7 @@ def test_batch_norm_keeps_moving_statistics_per_model(store, workdir):
     models = FusedModels(specs, (28, 28, 1), 10)
     x = np.random.default_rng(0).normal(size=(64, 28, 28, 1)).astype(np.float32) + 3.0
     y = np.eye(10, dtype=np.float32)[np.arange(64) % 10]
-    models.train_epoch(x, y, epoch=1)
+    models.train_epoch(x, y)
     means = [
         [v.numpy() for v in m.non_trainable_variables if "moving_mean" in v.path][0] for m in models.models
     ]
@@ -169,6 +172,63 @@ def test_a_fused_run_is_recorded_like_a_keras_run(store, workdir):
         assert [m.step for m in client.get_metric_history(fused_run.info.run_id, key)] == [1, 2]
     # Same initial weights and data, a different shuffle: close after two epochs, not equal.
     assert fused_run.data.metrics["val_loss"] == pytest.approx(keras_run.data.metrics["val_loss"], abs=0.05)
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "extra"),
+    [("sgd", []), ("sgd_momentum", []), ("sgd_momentum", ["optimizer.args.nesterov=true"]), ("adam", [])],
+)
+def test_sgd_and_adam_kernels_step_as_the_keras_optimizers(optimizer, extra):
+    cfg, _ = compose_run([f"optimizer={optimizer}", "optimizer.learning_rate=0.05", *extra])
+    rng = np.random.default_rng(0)
+    start = rng.normal(size=(4, 3)).astype(np.float32)
+    gradients = [rng.normal(size=(4, 3)).astype(np.float32) for _ in range(4)]
+    ours, theirs = keras.Variable(start), keras.Variable(start)
+    kernels = kernel_optimizer(build_keras_optimizer(cfg.optimizer), [ours])
+    reference = build_keras_optimizer(cfg.optimizer)
+    assert kernels is not None
+    for gradient in gradients:
+        kernels.apply([tf.constant(gradient)], [ours])
+        reference.apply([tf.constant(gradient)], [theirs])
+    np.testing.assert_allclose(np.asarray(ours), np.asarray(theirs), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [["optimizer=rmsprop"], ["optimizer=adam", "+optimizer.args.clipnorm=1.0"], ["optimizer=adamw"]],
+)
+def test_other_optimizers_and_keras_extras_are_applied_by_keras(overrides):
+    cfg, _ = compose_run(overrides)
+    assert kernel_optimizer(build_keras_optimizer(cfg.optimizer), [keras.Variable(np.zeros(3))]) is None
+
+
+def test_keras_fit_repeats_its_shuffled_order_every_epoch():
+    """Why the fused engine keeps one row order per model: under keras.utils.set_random_seed,
+    fit's shuffle restarts from the same seed each epoch (if Keras changes this, so must
+    ablab.fused.models.row_order)."""
+
+    class FirstRow(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = keras.layers.Dense(1)
+
+        def call(self, x):
+            return self.dense(x)
+
+        def train_step(self, data):
+            return {"first": data[0][0, 0]}
+
+    seen = []
+    keras.utils.set_random_seed(0)
+    model = FirstRow()
+    model.compile(optimizer="sgd", loss="mse")
+    x = np.arange(40, dtype=np.float32)[:, None]
+    record = keras.callbacks.LambdaCallback(
+        on_train_batch_end=lambda b, logs: seen.append(float(logs["first"]))
+    )
+    model.fit(x, x, batch_size=5, epochs=3, shuffle=True, verbose=0, callbacks=[record])
+    epochs = [seen[i : i + 8] for i in range(0, 24, 8)]
+    assert epochs[0] == epochs[1] == epochs[2] and epochs[0] != [0.0, 5.0, 10.0, 15.0, 20.0, 25.0, 30.0, 35.0]
 
 
 CUSTOM_STEP = """

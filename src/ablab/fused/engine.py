@@ -28,7 +28,7 @@ def fit_models(specs: Sequence[ModelSpec], splits: Splits, on_epoch: EpochLog) -
     diverged_at: list[int | None] = [None] * len(specs)
     started = time.perf_counter()
     for epoch in range(1, first.trainer.epochs + 1):
-        train = models.train_epoch(*fit, epoch)
+        train = models.train_epoch(*fit)
         val = models.evaluate(*validation) if validation else {}
         for index in models.live:
             values = _values(train, index) | _values(val, index, prefix="val_")

@@ -8,9 +8,10 @@ Each model is built after ``keras.utils.set_random_seed(seed)``, as the Keras en
 so its initial weights and its dropout layers' random streams are the ones ``fit`` would start
 from. A step calls the model with ``training=True`` (batch normalization updates its own
 moving statistics, dropout draws from its own stream), takes the task's Keras loss plus the
-model's regularization losses, and applies the model's own Keras optimizer. Its epoch order is
-``numpy.random.default_rng((seed, epoch))``. Nothing crosses between models, so a model's
-result does not depend on which others share its pack.
+model's regularization losses, and applies the model's own Keras optimizer (plain SGD and Adam
+as TensorFlow's fused kernels, ``ablab.fused.optimizer_kernels``). Its row order comes from
+its seed (``row_order``). Nothing crosses between models, so a model's result does not depend
+on which others share its pack.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from ablab.fitting import ModelSpec
+from ablab.fused.optimizer_kernels import kernel_optimizer
 from ablab.models import build_model
 from ablab.models.blocks import build_optimizer
 from ablab.tasks import task_of
@@ -50,9 +52,14 @@ def fallback_reason(model: keras.Model) -> str | None:
 Scores = dict[str, np.ndarray]
 
 
-def epoch_order(seed: int, epoch: int, n_rows: int) -> np.ndarray:
-    """The order one model sees the training rows in, in one epoch."""
-    return np.random.default_rng((seed, epoch)).permutation(n_rows).astype(np.int32)
+def row_order(seed: int, n_rows: int) -> np.ndarray:
+    """The order one model sees the training rows in, every epoch.
+
+    One shuffle, repeated: Keras 3's ``fit`` under ``keras.utils.set_random_seed`` visits the
+    rows in the same shuffled order each epoch (its tf.data shuffle restarts from the same
+    seed), so the engines agree only when the fused engine does the same.
+    """
+    return np.random.default_rng(seed).permutation(n_rows).astype(np.int32)
 
 
 class FusedModels:
@@ -63,14 +70,16 @@ class FusedModels:
         self.batch_size = int(specs[0].config.trainer.batch_size)
         self.live: tuple[int, ...] = tuple(range(len(specs)))
         self.models: list[keras.Model] = []
-        self.optimizers: list[keras.optimizers.Optimizer] = []
+        self.optimizers: list = []  # each applies gradients: apply(gradients, variables)
         for spec in specs:
             keras.utils.set_random_seed(spec.seed)
             model = build_model(spec.config, input_shape, outputs)
             optimizer = build_optimizer(spec.config.optimizer)
-            optimizer.build(model.trainable_variables)  # its slots exist before the graph is traced
+            kernels = kernel_optimizer(optimizer, model.trainable_variables)
+            if kernels is None:
+                optimizer.build(model.trainable_variables)  # its slots exist before the graph is traced
             self.models.append(model)
-            self.optimizers.append(optimizer)
+            self.optimizers.append(kernels or optimizer)
         task = task_of(specs[0].config)
         self.sample_loss = keras.losses.get(task.loss)
         self.sample_metrics = {
@@ -88,14 +97,14 @@ class FusedModels:
     def predict(self, index: int, x: tf.Tensor) -> np.ndarray:
         return self.models[index].predict(x, batch_size=EVALUATION_ROWS, verbose=0)
 
-    def train_epoch(self, x: tf.Tensor, y: tf.Tensor, epoch: int) -> Scores:
+    def train_epoch(self, x: tf.Tensor, y: tf.Tensor) -> Scores:
         """One epoch over ``x``/``y`` for every live model, each in its own row order.
 
         Keras' epoch metrics: per-batch values, weighted by batch size.
         """
         if not self.live:
             return {}
-        orders = np.stack([epoch_order(self.seeds[i], epoch, int(x.shape[0])) for i in self.live])
+        orders = np.stack([row_order(self.seeds[i], int(x.shape[0])) for i in self.live])
         return self._scatter(self._train_epoch(x, y, tf.constant(orders), self.live))
 
     def evaluate(self, x: tf.Tensor, y: tf.Tensor) -> Scores:
