@@ -50,7 +50,8 @@ def test_speed_benchmark_runs_at_tiny_size(tmp_path):
     for heading in (*headings, "== throughput =="):
         assert heading in result.stdout
     figures = json.loads(out.read_text())
-    assert figures["runs"] == 4
+    assert figures["runs"] == {"plain script": 4, "keras": 4, "fused": 4}
+    assert figures["fused_arms_trained_by"] == dict.fromkeys(figures["accuracy"]["keras"], "fused")
     walls = figures["wall_s"]
     assert set(walls) == {"plain script", "keras", "fused"} and min(walls.values()) > 0
     # Same images, same seeds, same model: the plain script and the Keras engine agree run for run.

@@ -12,7 +12,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 from omegaconf import OmegaConf
 
-import ablab.datasets
+import ablab.run_pipeline
 from ablab.errors import Diverged
 from ablab.run_key import run_key
 from ablab.train import train
@@ -187,14 +187,14 @@ def test_diverging_run_ends_failed_and_tagged(store):
 
 
 def test_run_failing_after_training_ends_failed_with_error_text(store, workdir, monkeypatch):
-    real_load = ablab.datasets.load_dataset
+    real_load = ablab.run_pipeline.load_dataset
 
     def load_with_broken_test_set(cfg):
         """The real data, but test images one pixel row short: evaluate() fails after the fit."""
         splits = real_load(cfg)
         return dataclasses.replace(splits, x_test=splits.x_test[:, :-1])
 
-    monkeypatch.setattr(ablab.datasets, "load_dataset", load_with_broken_test_set)
+    monkeypatch.setattr(ablab.run_pipeline, "load_dataset", load_with_broken_test_set)
     assert run_cli(monkeypatch, *TINY, f"hydra.run.dir={workdir}/outputs") != 0
 
     (run,) = all_runs(store)  # the default store, in the directory the command started in
