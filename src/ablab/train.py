@@ -49,8 +49,9 @@ def train(
 
     # Thread pools first: TF fixes them at its first use, which validation can trigger.
     threads = configure_threads(cfg.trainer.threads)
-    validate(cfg, dict(choices or {}))
-    [outcome] = train_runs([RunRequest(cfg, dict(choices or {}), list(overrides))], Path(base_dir), threads)
+    request = RunRequest(cfg, dict(choices or {}), list(overrides))
+    validate(cfg, request.choices)
+    [outcome] = train_runs([request], Path(base_dir), threads)
     if outcome.error is not None:
         raise outcome.error
     _log_summary(cfg, base_dir, outcome.run_id)
