@@ -29,7 +29,7 @@ def fit_models(specs: Sequence[ModelSpec], splits: Splits, on_epoch: EpochLog) -
     started = time.perf_counter()
     for epoch in range(1, first.trainer.epochs + 1):
         train = models.train_epoch(*fit)
-        val = models.evaluate(*validation) if validation else {}
+        val = models.evaluate(*validation)[0] if validation else {}
         for index in models.live:
             values = _values(train, index) | _values(val, index, prefix="val_")
             for key, value in values.items():
@@ -44,13 +44,12 @@ def fit_models(specs: Sequence[ModelSpec], splits: Splits, on_epoch: EpochLog) -
             break
     seconds_per_model = (time.perf_counter() - started) / len(specs)
 
-    x_test = tf.constant(splits.x_test)
-    test = models.evaluate(x_test, tf.constant(splits.y_test))
+    test, outputs = models.evaluate(tf.constant(splits.x_test), tf.constant(splits.y_test))
     return [
         Fitted(
             history=histories[index],
             test=_values(test, index, prefix="test_"),
-            predictions=models.predict(index, x_test) if spec.vote and index in models.live else None,
+            predictions=outputs[index] if spec.vote else None,
             param_count=models.count_params(index),
             train_seconds=seconds_per_model,  # the pack's fit time, shared equally
             diverged_at=diverged_at[index],

@@ -16,7 +16,8 @@ on which others share its pack.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Mapping, Sequence
 
 import keras
 import numpy as np
@@ -80,6 +81,7 @@ class FusedModels:
                 optimizer.build(model.trainable_variables)  # its slots exist before the graph is traced
             self.models.append(model)
             self.optimizers.append(kernels or optimizer)
+        self._evaluators: dict[tuple[int, ...], Callable] = {}
         task = task_of(specs[0].config)
         self.sample_loss = keras.losses.get(task.loss)
         self.sample_metrics = {
@@ -94,9 +96,6 @@ class FusedModels:
     def count_params(self, index: int) -> int:
         return self.models[index].count_params()
 
-    def predict(self, index: int, x: tf.Tensor) -> np.ndarray:
-        return self.models[index].predict(x, batch_size=EVALUATION_ROWS, verbose=0)
-
     def train_epoch(self, x: tf.Tensor, y: tf.Tensor) -> Scores:
         """One epoch over ``x``/``y`` for every live model, each in its own row order.
 
@@ -107,18 +106,37 @@ class FusedModels:
         orders = np.stack([row_order(self.seeds[i], int(x.shape[0])) for i in self.live])
         return self._scatter(self._train_epoch(x, y, tf.constant(orders), self.live))
 
-    def evaluate(self, x: tf.Tensor, y: tf.Tensor) -> Scores:
-        """Every live model's loss and metrics on one shared set, in one call."""
-        if not self.live:
-            return {}
-        return self._scatter(self._evaluate(x, y, self.live))
+    def evaluate(self, x: tf.Tensor, y: tf.Tensor) -> tuple[Scores, list[np.ndarray | None]]:
+        """Every live model's loss and metrics on one shared set, and its outputs (the test set's
+        feed an ensemble's vote); a stopped model's outputs are None.
 
-    def _scatter(self, values: dict[str, tf.Tensor]) -> Scores:
+        The rows go through in chunks of ``EVALUATION_ROWS``: a large set's activations never
+        all exist at once.
+        """
+        outputs: list[list[np.ndarray]] = [[] for _ in self.models]
+        if not self.live:
+            return {}, [None] * len(self.models)
+        evaluate = self._evaluator(x, y)
+        totals: dict[str, np.ndarray] = {}
+        for start in range(0, max(1, int(x.shape[0])), EVALUATION_ROWS):  # an empty set: NaN scores
+            chunk = slice(start, start + EVALUATION_ROWS)
+            sums, parts, regularization = evaluate(x[chunk], y[chunk])
+            for name, value in sums.items():
+                totals[name] = totals.get(name, 0.0) + value.numpy()
+            for index, part in zip(self.live, parts, strict=True):
+                outputs[index].append(part.numpy())
+        means = {name: total / int(x.shape[0]) for name, total in totals.items()}
+        # Keras' evaluate() loss includes the regularization penalty, as fit's does.
+        means["loss"] = means["loss"] + regularization.numpy()
+        stacked = [np.concatenate(parts) if parts else None for parts in outputs]
+        return self._scatter(means), stacked
+
+    def _scatter(self, values: Mapping[str, tf.Tensor | np.ndarray]) -> Scores:
         """Live models' values into arrays over all K models (NaN for stopped ones)."""
         scores = {}
         for name, value in values.items():
             scores[name] = np.full(len(self.models), np.nan)
-            scores[name][list(self.live)] = value.numpy()
+            scores[name][list(self.live)] = np.asarray(value)
         return scores
 
     def _regularization(self, model: keras.Model) -> tf.Tensor:
@@ -155,21 +173,26 @@ class FusedModels:
         n = tf.cast(n_rows, tf.float32)
         return {name: total / n for name, total in totals.items()}
 
-    @tf.function(reduce_retracing=True)
-    def _evaluate(self, x: tf.Tensor, y: tf.Tensor, live: tuple[int, ...]) -> dict[str, tf.Tensor]:
-        n_rows = tf.shape(x)[0]
-        totals = {name: tf.zeros(len(live)) for name in ("loss", *self.sample_metrics)}
-        for start in tf.range(0, n_rows, EVALUATION_ROWS):
-            per_model: dict[str, list[tf.Tensor]] = {name: [] for name in totals}
-            x_part, y_part = x[start : start + EVALUATION_ROWS], y[start : start + EVALUATION_ROWS]
-            for index in live:
-                predicted = self.models[index](x_part, training=False)
-                per_model["loss"].append(tf.reduce_sum(self.sample_loss(y_part, predicted)))
-                for name, value in self._metric_sums(y_part, predicted).items():
-                    per_model[name].append(value)
-            totals = {name: totals[name] + tf.stack(per_model[name]) for name in totals}
-        n = tf.cast(n_rows, tf.float32)
-        means = {name: total / n for name, total in totals.items()}
-        # Keras' evaluate() loss includes the regularization penalty, as fit's does.
-        means["loss"] += tf.stack([self._regularization(self.models[index]) for index in live])
-        return means
+    def _evaluator(self, x: tf.Tensor, y: tf.Tensor) -> Callable:
+        """The live models' evaluation of one chunk of rows, traced once for any chunk length
+        (validation, test and the last partial chunk share it)."""
+        if self.live not in self._evaluators:
+            rows = [tf.TensorSpec([None, *t.shape[1:]], t.dtype) for t in (x, y)]
+            evaluate = functools.partial(self._evaluate_chunk, live=self.live)
+            self._evaluators[self.live] = tf.function(evaluate, input_signature=rows, autograph=False)
+        return self._evaluators[self.live]
+
+    def _evaluate_chunk(
+        self, x: tf.Tensor, y: tf.Tensor, live: tuple[int, ...]
+    ) -> tuple[dict[str, tf.Tensor], list[tf.Tensor], tf.Tensor]:
+        """Per live model: loss and metric sums over the rows, its outputs, its regularization."""
+        per_model: dict[str, list[tf.Tensor]] = {name: [] for name in ("loss", *self.sample_metrics)}
+        outputs = []
+        for index in live:
+            predicted = self.models[index](x, training=False)
+            per_model["loss"].append(tf.reduce_sum(self.sample_loss(y, predicted)))
+            for name, value in self._metric_sums(y, predicted).items():
+                per_model[name].append(value)
+            outputs.append(predicted)
+        sums = {name: tf.stack(values) for name, values in per_model.items()}
+        return sums, outputs, tf.stack([self._regularization(self.models[index]) for index in live])
