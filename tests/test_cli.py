@@ -150,3 +150,35 @@ def test_run_then_multirun_log_three_finished_runs_where_started(tmp_path):
     # Hydra's job outputs go to the sweep folder; MLflow's artifacts stay next to the store.
     assert sorted(p.name for p in (tmp_path / "multirun").iterdir() if p.is_dir()) == ["0", "1"]
     assert all(Path(run.info.artifact_uri).is_relative_to(tmp_path) for run in runs)
+
+
+@pytest.mark.parametrize(
+    "ending, code, message",
+    [
+        ("pass", 0, ""),
+        ("sys.exit(3)", 3, ""),
+        ("sys.exit('ablab-train: stopped')", 1, "ablab-train: stopped"),
+    ],
+)
+def test_the_command_ends_with_its_exit_code_after_threads_and_exit_handlers(tmp_path, ending, code, message):
+    """``ablab-train`` skips Python's slow teardown, never what a normal exit does first."""
+    script = f"""
+import atexit, sys, threading, time
+from pathlib import Path
+from ablab.startup import end_without_teardown
+
+def entry():
+    atexit.register(lambda: Path({str(tmp_path / "handler")!r}).write_text("ran"))
+    def late():
+        time.sleep(0.3)
+        Path({str(tmp_path / "thread")!r}).write_text("joined")
+    threading.Thread(target=late).start()
+    {ending}
+
+end_without_teardown(entry)
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert result.returncode == code, result.stderr
+    assert message in result.stderr
+    assert (tmp_path / "handler").read_text() == "ran"
+    assert (tmp_path / "thread").read_text() == "joined"

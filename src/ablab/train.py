@@ -25,7 +25,12 @@ from ablab.errors import ConfigError, DatasetUnavailable, Diverged, TrackingUnav
 from ablab.orphans import exit_with_launcher, mark_launcher
 from ablab.packaged import CONFIG_DIR  # user conf/ folders layer over it: hydra_plugins.ablab_searchpath
 from ablab.runtime import configure_threads, import_tensorflow, quiet_console
-from ablab.startup import quiet_on_broken_pipe, read_only_working_directory, with_packing_launcher
+from ablab.startup import (
+    end_without_teardown,
+    quiet_on_broken_pipe,
+    read_only_working_directory,
+    with_packing_launcher,
+)
 from ablab.tasks import final_metric_names, task_of
 
 log = logging.getLogger(__name__)
@@ -144,5 +149,10 @@ def main() -> None:
     quiet_on_broken_pipe(_hydra_main)
 
 
+def cli() -> None:
+    """The ``ablab-train`` command: ``main``, and the process ends without Python's teardown."""
+    end_without_teardown(main)
+
+
 if __name__ == "__main__":
-    main()
+    cli()

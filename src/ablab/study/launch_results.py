@@ -26,4 +26,6 @@ def release_workers() -> None:
     loky waits seconds for each worker's TensorFlow to tear down; no-op for other launchers."""
     loky = sys.modules.get("joblib.externals.loky")
     if loky is not None:
-        loky.get_reusable_executor().shutdown(wait=False, kill_workers=True)
+        # reuse=True: the launcher's executor as it is. Asked with other arguments than joblib's,
+        # loky would first shut it down gracefully, waiting for every worker (~1 s each).
+        loky.get_reusable_executor(reuse=True).shutdown(wait=False, kill_workers=True)
