@@ -43,6 +43,7 @@ class AblationSweeper(Sweeper):
         self.config: DictConfig | None = None
         self.hydra_context: HydraContext | None = None
         self.launcher: Any = None
+        self.warming: Any = None  # the joblib workers starting up while the study plans
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
         from hydra.core.plugins import Plugins
@@ -78,6 +79,17 @@ class AblationSweeper(Sweeper):
         except (ConfigError, StudyBusy, TrackingUnavailable) as error:
             print(f"ablab-train: {error}", file=sys.stderr)
             raise SystemExit(2) from error
+        finally:
+            self._stop_warming()
+
+    def _stop_warming(self) -> None:
+        """Workers warmed for a launch that never came (a refused study): stopped now, not at exit."""
+        if self.warming is not None:
+            from ablab.study.launch_results import release_workers
+
+            release_workers()
+            self.warming.result()
+            self.warming = None
 
     def _sweep(self, arguments: list[str]) -> Any:
         from ablab.errors import ConfigError
@@ -107,6 +119,11 @@ class AblationSweeper(Sweeper):
         from ablab.runtime import import_tensorflow
 
         import_tensorflow()  # validation builds models: only once the study is sound, start-up lines hidden
+        if not self.dry_run:
+            from ablab.study.worker_warmup import warm_up_workers
+
+            # After the import above: a worker started while it hides stderr would inherit that.
+            self.warming = warm_up_workers(config.hydra.launcher)
         from ablab.validation import validate
 
         jobs = plan_jobs(
@@ -224,6 +241,9 @@ class AblationSweeper(Sweeper):
 
         if not this_round:
             return []
+        if self.warming is not None:
+            self.warming.result()  # the launch reuses the warm workers; it must not share them
+            self.warming = None
         ended_before = ended_children(client, parent_run_id)  # earlier rounds' runs
         total = ended_before + sum(len(covered) for covered, _ in this_round)
         try:

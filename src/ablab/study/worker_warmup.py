@@ -1,0 +1,64 @@
+"""Start the joblib launcher's worker processes while the study plans, so its jobs do not wait for them.
+
+A loky worker's first job imports TensorFlow, Keras, MLflow and the training code (~5 s each on
+a 2-core machine); the launcher then reuses the same processes for every job. Starting them in a
+background thread while the sweeper validates, fingerprints and packs the study overlaps that
+start-up with planning. Best effort: if warming fails, the launch starts its workers itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from ablab.runtime import launcher_workers
+
+log = logging.getLogger(__name__)
+
+
+def warm_up_workers(launcher: Mapping[str, Any]) -> Future[list[int]] | None:
+    """Start warming the workers of a joblib launcher config in a thread; the future gives their
+    process ids. Wait for it before the launch: two ``Parallel`` calls must not share the workers
+    at once. None for other launchers and for a single worker (joblib runs it in-process)."""
+    if "joblib" not in str(launcher.get("_target_", "")) or launcher_workers(launcher) < 2:
+        return None
+    thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ablab-warm-workers")
+    warming = thread.submit(_warm, joblib_options(launcher))
+    thread.shutdown(wait=False)  # the thread ends when the warming does
+    return warming
+
+
+def joblib_options(launcher: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``Parallel`` options Hydra's joblib launcher passes, so its launch finds the warm
+    workers: loky reuses its processes only for the same options."""
+    from hydra_plugins.hydra_joblib_launcher._core import process_joblib_cfg
+
+    options = {key: value for key, value in launcher.items() if key != "_target_"}
+    options["backend"] = "loky"  # as the launcher sets it
+    process_joblib_cfg(options)
+    return options
+
+
+def _warm(options: dict[str, Any]) -> list[int]:
+    """Run the imports once in each worker; returns the worker process ids."""
+    from joblib import Parallel, delayed
+
+    workers = launcher_workers(options)
+    try:
+        return Parallel(**options)(delayed(import_training_code)() for _ in range(workers))
+    except Exception as error:  # noqa: BLE001 - the launch starts its workers itself
+        log.debug("warming the joblib workers failed: %s", error)
+        return []
+
+
+def import_training_code() -> int:
+    """What a training job imports (TensorFlow without its start-up notices); returns the pid."""
+    from ablab.runtime import import_tensorflow
+
+    import_tensorflow()
+    import ablab.run_pipeline  # noqa: F401
+
+    return os.getpid()

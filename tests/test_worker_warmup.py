@@ -1,0 +1,57 @@
+"""The joblib workers a study warms while it plans are the ones its launch runs jobs in."""
+
+from __future__ import annotations
+
+import os
+
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from joblib import Parallel, delayed
+
+from ablab.study.launch_results import release_workers
+from ablab.study.worker_warmup import joblib_options, warm_up_workers
+from conftest import CONF_DIR
+
+
+def launcher_config(choice: str):
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose("train", overrides=[f"hydra/launcher={choice}"], return_hydra_config=True)
+    GlobalHydra.instance().clear()
+    return cfg.hydra.launcher
+
+
+def job_in_a_worker() -> tuple[int, bool, bool]:
+    """(its process, whether TensorFlow was already imported, whether its thread pools can
+    still be sized, as ``ablab.runtime.configure_threads`` does at a job's start)."""
+    import sys
+
+    warm = "tensorflow" in sys.modules
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:
+        return os.getpid(), warm, False
+    return os.getpid(), warm, True
+
+
+def test_the_launch_runs_in_the_warm_workers_with_tensorflow_loaded_and_threads_unset():
+    launcher = launcher_config("joblib")
+    try:
+        warm_pids = set(warm_up_workers(launcher).result())
+        assert warm_pids and os.getpid() not in warm_pids
+        jobs = Parallel(**joblib_options(launcher))(delayed(job_in_a_worker)() for _ in range(4))
+    finally:
+        release_workers()
+    assert {pid for pid, _, _ in jobs} <= warm_pids
+    assert all(warm for _, warm, _ in jobs), "the workers did not import TensorFlow while warming"
+    assert all(sized for _, _, sized in jobs), "warming started TensorFlow's runtime: threads fixed"
+
+
+def test_only_a_parallel_joblib_launcher_is_warmed():
+    assert warm_up_workers(launcher_config("basic")) is None
+    serial = launcher_config("joblib").copy()
+    serial.n_jobs = 1  # joblib runs it in this process: nothing to start
+    assert warm_up_workers(serial) is None
