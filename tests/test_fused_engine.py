@@ -14,6 +14,7 @@ from ablab.fitting import ModelSpec
 from ablab.fused.equivalence import compare_engines, same_ordering, welch_p
 from ablab.fused.models import FusedModels
 from ablab.fused.optimizer_kernels import kernel_optimizer
+from ablab.fused.step_cost import step_cost
 from ablab.fused.support import pack_key
 from ablab.models import build_model
 from ablab.models.blocks import build_optimizer as build_keras_optimizer
@@ -317,6 +318,35 @@ def test_packs_count_an_ensembles_members_and_mix_the_arms():
         assert {j.config.ensemble.size for j in pack} == {1, 3}
         order = [([*singles, *ensembles]).index(j) for j in pack]
         assert order == sorted(order)
+
+
+def test_packs_balance_the_weighed_step_cost_not_the_model_count():
+    """Batch-norm models weigh twice a plain one here: dealt by model count, one worker gets
+    16 of the 30 units of work; dealt by cost, each gets 15."""
+    plain = [job(f"trainer.seed={s}") for s in range(6)]
+    heavy = [job("normalization=batchnorm", f"trainer.seed={s}") for s in range(3)]
+    ensembles = [job("normalization=batchnorm", "ensemble=soft_vote", f"trainer.seed={s}") for s in range(3)]
+
+    def cost(planned):
+        return (2 if planned.config.normalization.name else 1) * planned.config.ensemble.size
+
+    def loads(packs):
+        return sorted(sum(map(cost, pack)) for pack in packs)
+
+    jobs = [*plain, *heavy, *ensembles]
+    assert loads(plan_packs(jobs, workers=2, max_size=None)[0]) == [14, 16]
+    assert loads(plan_packs(jobs, workers=2, max_size=None, cost=cost)[0]) == [15, 15]
+
+
+def test_a_models_step_cost_counts_its_layers_and_weight_tensors(tmp_path):
+    """Dense(8) + relu + Dense(10) + softmax: 4 layers, 4 weights. Batch norm adds a layer and
+    4 weights (2 trained, 2 moving statistics); a nested model counts its own layers."""
+    plain = build_model(compose_run(TINY)[0], (64,), 10)
+    batchnorm = build_model(compose_run([*TINY, "normalization=batchnorm"])[0], (64,), 10)
+    assert step_cost(plain) == 4 + 4
+    assert step_cost(batchnorm) == 5 + 8
+    nested = keras.Sequential([keras.Input((64,)), plain, keras.layers.Dense(3)])
+    assert step_cost(nested) == (4 + 1) + (4 + 2)
 
 
 def test_welch_p_and_ordering_on_hand_made_numbers():

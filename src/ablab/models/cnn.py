@@ -22,15 +22,9 @@ def build_cnn(
         raise ValueError(
             f"the cnn needs images of shape (height, width, channels); this dataset gives {input_shape}"
         )
-    model = keras.Sequential(name="cnn")
-    model.add(keras.Input(shape=input_shape))
+    layers: list[keras.layers.Layer] = []
     for count in filters:
-        for layer in blocks.hidden(blocks.conv(count)):
-            model.add(layer)
-        model.add(keras.layers.MaxPooling2D())
-    model.add(keras.layers.Flatten())
-    for layer in blocks.hidden(blocks.dense(dense_units)):
-        model.add(layer)
-    for layer in blocks.head(outputs):
-        model.add(layer)
-    return model
+        layers += [*blocks.hidden(blocks.conv(count)), keras.layers.MaxPooling2D()]
+    layers += [keras.layers.Flatten(), *blocks.hidden(blocks.dense(dense_units)), *blocks.head(outputs)]
+    # All layers at once: Sequential.add rebuilds the model on every call.
+    return keras.Sequential([keras.Input(shape=input_shape), *layers], name="cnn")

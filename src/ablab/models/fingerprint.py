@@ -13,9 +13,8 @@ import json
 import keras
 from omegaconf import DictConfig
 
-from ablab.datasets import Splits, load_dataset
 from ablab.models.blocks import build_optimizer
-from ablab.models.build import build_model
+from ablab.models.probe import ProbeModels
 from ablab.run_key import drop_keys, result_settings
 
 # What reaches the run only through the built model or the optimizer, which are hashed as built.
@@ -25,24 +24,13 @@ _NOT_COMPARED = ("trainer.seed", "trainer.engine")
 
 
 class Fingerprints:
-    """Fingerprints of run configs; loads each distinct dataset once (for its shape only)."""
+    """Fingerprints of run configs, from their models as ``probes`` builds them (at seed 0)."""
 
-    def __init__(self) -> None:
-        self._data: dict[str, Splits] = {}
-
-    def _splits(self, cfg: DictConfig) -> Splits:
-        key = json.dumps(result_settings(cfg)["dataset"], sort_keys=True, default=str)
-        if key not in self._data:
-            self._data[key] = load_dataset(cfg.dataset)
-        return self._data[key]
+    def __init__(self, probes: ProbeModels | None = None) -> None:
+        self.probes = probes or ProbeModels()
 
     def __call__(self, cfg: DictConfig) -> str:
-        splits = self._splits(cfg)
-        # Layer names restart, so equal models serialize equally; no garbage collection, which
-        # costs ~0.2 s a call once TensorFlow is loaded.
-        keras.backend.clear_session(free_memory=False)
-        keras.utils.set_random_seed(0)
-        model = build_model(cfg, splits.input_shape, splits.outputs)
+        model = self.probes(cfg)
         optimizer = build_optimizer(cfg.optimizer).get_config()
         optimizer.pop("name", None)
         digest = hashlib.sha256()

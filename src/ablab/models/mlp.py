@@ -16,13 +16,9 @@ def build_mlp(
 
     Images are flattened first (Flatten has no weights, so the kernels are drawn as the seed's).
     """
-    model = keras.Sequential(name="mlp")
-    model.add(keras.Input(shape=input_shape))
-    if len(input_shape) > 1:
-        model.add(keras.layers.Flatten())
+    layers: list[keras.layers.Layer] = [keras.layers.Flatten()] if len(input_shape) > 1 else []
     for units in hidden_units:
-        for layer in blocks.hidden(blocks.dense(units)):
-            model.add(layer)
-    for layer in blocks.head(outputs):
-        model.add(layer)
-    return model
+        layers += blocks.hidden(blocks.dense(units))
+    layers += blocks.head(outputs)
+    # All layers at once: Sequential.add rebuilds the model on every call (~2x the build time).
+    return keras.Sequential([keras.Input(shape=input_shape), *layers], name="mlp")

@@ -1,13 +1,14 @@
 """Groups a study's fused jobs into packs, one Hydra job each, sized to the launcher's workers.
 
 Jobs share a pack when the fused engine can train them side by side (``pack_key``). Packs are
-cut to about (fused models / workers) models so every worker gets a similar share, largest first.
+cut so every worker gets a similar share of the work: by the models' step costs when the caller
+weighed them (``ablab.fused.step_cost``), by model count otherwise; largest first.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -26,33 +27,38 @@ class Planned(Protocol):
 
 
 def plan_packs(
-    jobs: Sequence[Planned], workers: int, max_size: int | None
+    jobs: Sequence[Planned],
+    workers: int,
+    max_size: int | None,
+    cost: Callable[[Planned], float] | None = None,
 ) -> tuple[list[list[Planned]], list[Planned]]:
-    """(packs of two or more fused jobs, largest first; the jobs that run alone).
+    """(packs of two or more fused jobs, heaviest first; the jobs that run alone).
 
+    A job weighs ``cost(job)``, or its model count (an ensemble run brings one per member).
     Each group of jobs that can share a pack is dealt into as few packs as give every worker
-    about (fused models / workers) models (an ensemble run brings one per member) and keep
-    ``max_size`` runs at most: largest job first, each into the lightest pack, so every pack
-    gets a share of each arm; a pack keeps its jobs in plan order.
+    about (fused weight / workers) and keep ``max_size`` runs at most: heaviest job first, each
+    into the lightest pack, so every pack gets a share of each arm; a pack keeps its jobs in
+    plan order.
     """
+    weight = cost or _models
     fused = [job for job in jobs if job.config.trainer.engine == "fused"]
     alone = [job for job in jobs if job.config.trainer.engine != "fused"]
     groups: dict[str, list[Planned]] = {}
     for job in fused:
         groups.setdefault(pack_key(job.config), []).append(job)
-    share = max(1, math.ceil(sum(map(_models, fused)) / max(1, workers)))
+    share = sum(map(weight, fused)) / max(1, workers) or 1.0
     packs = []
     for group in groups.values():
-        count = math.ceil(sum(map(_models, group)) / share)
+        count = max(1, round(sum(map(weight, group)) / share))
         if max_size is not None:
             count = max(count, math.ceil(len(group) / max_size))
         dealt: list[list[Planned]] = [[] for _ in range(count)]
-        for job in sorted(group, key=_models, reverse=True):
+        for job in sorted(group, key=weight, reverse=True):
             open_packs = [p for p in dealt if max_size is None or len(p) < max_size]
-            min(open_packs, key=lambda p: sum(map(_models, p))).append(job)
+            min(open_packs, key=lambda p: sum(map(weight, p))).append(job)
         order = {id(job): position for position, job in enumerate(group)}
         packs += [sorted(p, key=lambda job: order[id(job)]) for p in dealt if p]
-    packs.sort(key=lambda p: sum(map(_models, p)), reverse=True)
+    packs.sort(key=lambda p: sum(map(weight, p)), reverse=True)
     return [p for p in packs if len(p) > 1], [p[0] for p in packs if len(p) == 1] + alone
 
 

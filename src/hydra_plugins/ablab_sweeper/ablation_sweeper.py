@@ -44,6 +44,7 @@ class AblationSweeper(Sweeper):
         self.hydra_context: HydraContext | None = None
         self.launcher: Any = None
         self.warming: Any = None  # the joblib workers starting up while the study plans
+        self.step_costs: dict[str, int] = {}  # per arm (ablab.fused.step_cost): packs balance it
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
         from hydra.core.plugins import Plugins
@@ -129,13 +130,17 @@ class AblationSweeper(Sweeper):
         jobs = plan_jobs(
             spec, arms, common, self._compose, lambda cfg: validate(cfg, cfg.hydra.runtime.choices)
         )
+        from ablab.fused.step_cost import step_cost
         from ablab.models.fingerprint import Fingerprints
+        from ablab.models.probe import ProbeModels
         from ablab.study.dead_factors import refuse_dead_factors
 
         per_arm: dict[str, Any] = {}
         for job in jobs:  # one config per arm: its first seed's
             per_arm.setdefault(job.arm.name, job)
-        refuse_dead_factors([(j.arm, j.config) for j in per_arm.values()], Fingerprints())
+        probes = ProbeModels()  # each arm's model, built once for both uses
+        refuse_dead_factors([(j.arm, j.config) for j in per_arm.values()], Fingerprints(probes))
+        self.step_costs = {name: step_cost(probes(j.config)) for name, j in per_arm.items()}
 
         # Opening a client creates a missing sqlite store: a dry run must not.
         client = None
@@ -276,7 +281,7 @@ class AblationSweeper(Sweeper):
         from ablab.study.packing import member, pack_overrides, plan_packs
 
         workers = launcher_workers(self.config.hydra.launcher)
-        packs, alone = plan_packs(to_run, workers, self.max_pack_size)
+        packs, alone = plan_packs(to_run, workers, self.max_pack_size, cost=self._job_cost)
         pack_dir = Path(self.config.hydra.runtime.cwd) / str(self.config.hydra.sweep.dir) / "packs"
         launches = []
         for index, pack in enumerate(packs, start=first_pack):
@@ -290,6 +295,10 @@ class AblationSweeper(Sweeper):
             settings = tracking_settings(job, spec, tracking_uri, parent_run_id)
             launches.append(([job], [*job.overrides, *bookkeeping_overrides(settings)]))
         return launches
+
+    def _job_cost(self, job) -> float:
+        """A job's weight in the packs: its arm's model step cost, once per ensemble member."""
+        return self.step_costs[job.arm.name] * int(job.config.ensemble.size)
 
     def _report(self, tracking_uri: str, parent_run_id: str) -> str:
         """Where the report is; a report failure must not hide the study's own outcome."""
