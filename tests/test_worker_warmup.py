@@ -40,7 +40,7 @@ def job_in_a_worker() -> tuple[int, bool, bool]:
 def test_the_launch_runs_in_the_warm_workers_with_tensorflow_loaded_and_threads_unset():
     launcher = launcher_config("joblib")
     try:
-        warm_pids = set(warm_up_workers(launcher).result())
+        warm_pids = set(warm_up_workers(launcher, runs=12).result())
         assert warm_pids and os.getpid() not in warm_pids
         jobs = Parallel(**joblib_options(launcher))(delayed(job_in_a_worker)() for _ in range(4))
     finally:
@@ -50,8 +50,13 @@ def test_the_launch_runs_in_the_warm_workers_with_tensorflow_loaded_and_threads_
     assert all(sized for _, _, sized in jobs), "warming started TensorFlow's runtime: threads fixed"
 
 
-def test_only_a_parallel_joblib_launcher_is_warmed():
-    assert warm_up_workers(launcher_config("basic")) is None
+def test_only_a_parallel_joblib_launcher_is_warmed_and_no_more_workers_than_runs():
+    assert warm_up_workers(launcher_config("basic"), runs=12) is None
     serial = launcher_config("joblib").copy()
     serial.n_jobs = 1  # joblib runs it in this process: nothing to start
-    assert warm_up_workers(serial) is None
+    assert warm_up_workers(serial, runs=12) is None
+    assert warm_up_workers(launcher_config("joblib"), runs=0) is None  # everything done already
+    try:
+        assert len(set(warm_up_workers(launcher_config("joblib"), runs=1).result())) == 1
+    finally:
+        release_workers()

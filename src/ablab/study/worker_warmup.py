@@ -19,14 +19,16 @@ from ablab.runtime import launcher_workers
 log = logging.getLogger(__name__)
 
 
-def warm_up_workers(launcher: Mapping[str, Any]) -> Future[list[int]] | None:
-    """Start warming the workers of a joblib launcher config in a thread; the future gives their
-    process ids. Wait for it before the launch: two ``Parallel`` calls must not share the workers
-    at once. None for other launchers and for a single worker (joblib runs it in-process)."""
-    if "joblib" not in str(launcher.get("_target_", "")) or launcher_workers(launcher) < 2:
+def warm_up_workers(launcher: Mapping[str, Any], runs: int) -> Future[list[int]] | None:
+    """Start warming the workers of a joblib launcher config in a thread, as many as the study's
+    ``runs`` can keep busy; the future gives their process ids. Wait for it before the launch:
+    two ``Parallel`` calls must not share the workers at once. None for other launchers and for
+    a single worker (joblib runs it in-process)."""
+    workers = launcher_workers(launcher)
+    if "joblib" not in str(launcher.get("_target_", "")) or workers < 2 or runs < 1:
         return None
     thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ablab-warm-workers")
-    warming = thread.submit(_warm, joblib_options(launcher))
+    warming = thread.submit(_warm, joblib_options(launcher), min(workers, runs))
     thread.shutdown(wait=False)  # the thread ends when the warming does
     return warming
 
@@ -42,11 +44,11 @@ def joblib_options(launcher: Mapping[str, Any]) -> dict[str, Any]:
     return options
 
 
-def _warm(options: dict[str, Any]) -> list[int]:
-    """Run the imports once in each worker; returns the worker process ids."""
+def _warm(options: dict[str, Any], workers: int) -> list[int]:
+    """Run the imports once in ``workers`` workers (a worker with no job stays cold: no TensorFlow
+    in its memory); returns their process ids."""
     from joblib import Parallel, delayed
 
-    workers = launcher_workers(options)
     try:
         return Parallel(**options)(delayed(import_training_code)() for _ in range(workers))
     except Exception as error:  # noqa: BLE001 - the launch starts its workers itself
