@@ -113,11 +113,11 @@ class FusedModels:
         The rows go through in chunks of ``EVALUATION_ROWS``: a large set's activations never
         all exist at once.
         """
-        outputs: list[list[np.ndarray]] = [[] for _ in self.models]
         if not self.live:
             return {}, [None] * len(self.models)
         evaluate = self._evaluator(x, y)
         totals: dict[str, np.ndarray] = {}
+        outputs: list[list[np.ndarray]] = [[] for _ in self.models]
         for start in range(0, max(1, int(x.shape[0])), EVALUATION_ROWS):  # an empty set: NaN scores
             chunk = slice(start, start + EVALUATION_ROWS)
             sums, parts, regularization = evaluate(x[chunk], y[chunk])
