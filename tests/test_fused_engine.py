@@ -67,18 +67,13 @@ NEIGHBOURS = [
 @pytest.mark.parametrize("target", [BN_DROPOUT, CNN], ids=["batchnorm+dropout mlp", "cnn"])
 def test_a_model_trains_the_same_alone_and_in_a_pack_of_four(store, workdir, target):
     """Its own initial weights, batch order, dropout stream and batch-norm statistics: nothing
-    it computes depends on its pack-mates."""
+    it computes depends on its pack-mates, not even on a twin of another seed that runs the
+    same traced step with its own variables."""
+    twin = [*target[:-1], "trainer.seed=0"]
+    others = NEIGHBOURS[1:]
     if target is CNN:  # a pack shares its data, scaling included
-        neighbours = [[*n, "scaling=unit"] for n in NEIGHBOURS]
-        neighbours[0] = [
-            "model=cnn",
-            "model.filters=[2,4]",
-            "model.dense_units=4",
-            "scaling=unit",
-            "trainer.seed=0",
-        ]
-    else:
-        neighbours = NEIGHBOURS
+        others = [[*n, "scaling=unit"] for n in others]
+    neighbours = [twin, *others]
     [alone] = train_pack(members(store, target), workdir)
     packed = train_pack(members(store, neighbours[0], target, *neighbours[1:]), workdir)
 
@@ -109,6 +104,33 @@ def test_batch_norm_keeps_moving_statistics_per_model(store, workdir):
         [v.numpy() for v in m.non_trainable_variables if "moving_mean" in v.path][0] for m in models.models
     ]
     assert all(np.abs(m).max() > 0.01 for m in means) and not np.allclose(means[0], means[1])
+
+
+def test_models_of_one_architecture_share_one_traced_step(store, workdir):
+    """Seeds and initializers only set variables' starting values: those models trace one step.
+    Another activation or optimizer setting is another step, and a Keras-applied optimizer
+    (it steps only the variables it was built for) gives its model a step of its own."""
+    variants = [
+        BN_DROPOUT,
+        [*BN_DROPOUT[:-1], "trainer.seed=5"],
+        [*BN_DROPOUT[:-1], "initializer=he_normal", "trainer.seed=6"],
+        [*BN_DROPOUT[:-1], "activation=tanh"],
+        [*BN_DROPOUT, "optimizer.learning_rate=0.05"],
+        ["optimizer=rmsprop", "trainer.seed=0"],
+        ["optimizer=rmsprop", "trainer.seed=1"],
+    ]
+    specs = [ModelSpec(r.config, r.config.trainer.seed) for r in members(store, *variants)]
+    models = FusedModels(specs, (28, 28, 1), 10)
+    x = np.random.default_rng(0).normal(size=(64, 28, 28, 1)).astype(np.float32)
+    y = np.eye(10, dtype=np.float32)[np.arange(64) % 10]
+    losses = models.train_epoch(x, y)["loss"]
+    models.evaluate(x, y)
+    steps = models.steps
+    assert steps[0] is steps[1] is steps[2]
+    assert len({id(step) for step in steps}) == 5
+    assert all(step.train.experimental_get_tracing_count() == 1 for step in steps)
+    assert all(step.evaluate.experimental_get_tracing_count() == 1 for step in steps)
+    assert len(set(np.round(losses, 6))) == len(variants)  # each trained its own variables
 
 
 def test_initial_weights_are_the_keras_engines(store, workdir):
@@ -189,7 +211,7 @@ def test_sgd_and_adam_kernels_step_as_the_keras_optimizers(optimizer, extra):
     reference = build_keras_optimizer(cfg.optimizer)
     assert kernels is not None
     for gradient in gradients:
-        kernels.apply([tf.constant(gradient)], [ours])
+        kernels.apply([tf.constant(gradient)], [ours.value], kernels.state)
         reference.apply([tf.constant(gradient)], [theirs])
     np.testing.assert_allclose(np.asarray(ours), np.asarray(theirs), rtol=1e-5, atol=1e-6)
 

@@ -9,22 +9,26 @@ so its initial weights and its dropout layers' random streams are the ones ``fit
 from. A step calls the model with ``training=True`` (batch normalization updates its own
 moving statistics, dropout draws from its own stream), takes the task's Keras loss plus the
 model's regularization losses, and applies the model's own Keras optimizer (plain SGD and Adam
-as TensorFlow's fused kernels, ``ablab.fused.optimizer_kernels``). Its row order comes from
-its seed (``row_order``). Nothing crosses between models, so a model's result does not depend
-on which others share its pack.
+as TensorFlow's fused kernels, ``ablab.fused.optimizer_kernels``). Models of one architecture
+share one traced step, each run with its own variables (``ablab.fused.model_step``). Its row
+order comes from its seed (``row_order``). Nothing crosses between models, so a model's result
+does not depend on which others share its pack.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable, Mapping, Sequence
 
 import keras
 import numpy as np
 import tensorflow as tf
+from omegaconf import OmegaConf
 
 from ablab.fitting import ModelSpec
-from ablab.fused.optimizer_kernels import kernel_optimizer
+from ablab.fused.model_step import ModelStep, ModelVariables
+from ablab.fused.optimizer_kernels import Update, model_update
 from ablab.models import build_model
 from ablab.models.blocks import build_optimizer
 from ablab.tasks import task_of
@@ -35,6 +39,10 @@ EVALUATION_ROWS = 2048
 # Methods a model class may override to change how fit trains it; the fused engine calls the
 # model, its loss and its optimizer itself, so it would skip them.
 TRAINING_OVERRIDES = ("train_step", "compute_loss", "test_step")
+
+# What a model's traced step depends on: its layers and its optimizer. The initializer and the
+# seed only set the starting values of its variables (weights, random seeds).
+STEP_GROUPS = ("model", "activation", "normalization", "regularization", "optimizer")
 
 
 def fallback_reason(model: keras.Model) -> str | None:
@@ -70,24 +78,27 @@ class FusedModels:
         self.seeds = [s.seed for s in specs]
         self.batch_size = int(specs[0].config.trainer.batch_size)
         self.live: tuple[int, ...] = tuple(range(len(specs)))
-        self.models: list[keras.Model] = []
-        self.optimizers: list = []  # each applies gradients: apply(gradients, variables)
-        for spec in specs:
-            keras.utils.set_random_seed(spec.seed)
-            model = build_model(spec.config, input_shape, outputs)
-            optimizer = build_optimizer(spec.config.optimizer)
-            kernels = kernel_optimizer(optimizer, model.trainable_variables)
-            if kernels is None:
-                optimizer.build(model.trainable_variables)  # its slots exist before the graph is traced
-            self.models.append(model)
-            self.optimizers.append(kernels or optimizer)
-        self._evaluators: dict[tuple[int, ...], Callable] = {}
         task = task_of(specs[0].config)
         self.sample_loss = keras.losses.get(task.loss)
         self.sample_metrics = {
             name: getattr(keras.metrics, function)
             for name, function in zip(task.metrics, task.sample_metrics, strict=True)
         }
+        self.models: list[keras.Model] = []
+        self.variables: list[ModelVariables] = []
+        self.steps: list[ModelStep] = []  # shared by the models of one architecture
+        by_architecture: dict[str, ModelStep] = {}
+        for index, spec in enumerate(specs):
+            keras.utils.set_random_seed(spec.seed)
+            model = build_model(spec.config, input_shape, outputs)
+            update = model_update(build_optimizer(spec.config.optimizer), model.trainable_variables)
+            key = _architecture(spec, model, update, index)
+            if key not in by_architecture:
+                by_architecture[key] = ModelStep(model, update, self.sample_loss, self.sample_metrics)
+            self.models.append(model)
+            self.variables.append(ModelVariables.of(model, update))
+            self.steps.append(by_architecture[key])
+        self._evaluators: dict[tuple[int, ...], Callable] = {}
 
     def stop(self, index: int) -> None:
         """Take model ``index`` out (it diverged): from the next epoch it is not even computed."""
@@ -139,16 +150,6 @@ class FusedModels:
             scores[name][list(self.live)] = np.asarray(value)
         return scores
 
-    def _regularization(self, model: keras.Model) -> tf.Tensor:
-        return tf.add_n(model.losses) if model.losses else tf.constant(0.0)
-
-    def _metric_sums(self, y: tf.Tensor, predicted: tf.Tensor) -> dict[str, tf.Tensor]:
-        """Each metric's per-sample values, summed over the batch."""
-        return {
-            name: tf.reduce_sum(tf.cast(function(y, predicted), tf.float32))
-            for name, function in self.sample_metrics.items()
-        }
-
     @tf.function(reduce_retracing=True)
     def _train_epoch(
         self, x: tf.Tensor, y: tf.Tensor, orders: tf.Tensor, live: tuple[int, ...]
@@ -159,15 +160,11 @@ class FusedModels:
         for step in tf.range(steps):
             per_model: dict[str, list[tf.Tensor]] = {name: [] for name in totals}
             for position, index in enumerate(live):
-                model, optimizer = self.models[index], self.optimizers[index]
                 rows = orders[position, step * self.batch_size : (step + 1) * self.batch_size]
-                x_batch, y_batch = tf.gather(x, rows), tf.gather(y, rows)
-                with tf.GradientTape() as tape:
-                    predicted = model(x_batch, training=True)
-                    loss = tf.reduce_mean(self.sample_loss(y_batch, predicted)) + self._regularization(model)
-                optimizer.apply(tape.gradient(loss, model.trainable_variables), model.trainable_variables)
+                batch = tf.gather(x, rows), tf.gather(y, rows)
+                loss, sums = self.steps[index].train(*batch, self.variables[index])
                 per_model["loss"].append(loss * tf.cast(tf.shape(rows)[0], tf.float32))
-                for name, value in self._metric_sums(y_batch, predicted).items():
+                for name, value in sums.items():
                     per_model[name].append(value)
             totals = {name: totals[name] + tf.stack(per_model[name]) for name in totals}
         n = tf.cast(n_rows, tf.float32)
@@ -187,12 +184,25 @@ class FusedModels:
     ) -> tuple[dict[str, tf.Tensor], list[tf.Tensor], tf.Tensor]:
         """Per live model: loss and metric sums over the rows, its outputs, its regularization."""
         per_model: dict[str, list[tf.Tensor]] = {name: [] for name in ("loss", *self.sample_metrics)}
-        outputs = []
+        outputs, penalties = [], []
         for index in live:
-            predicted = self.models[index](x, training=False)
-            per_model["loss"].append(tf.reduce_sum(self.sample_loss(y, predicted)))
-            for name, value in self._metric_sums(y, predicted).items():
+            loss, sums, predicted, penalty = self.steps[index].evaluate(x, y, self.variables[index])
+            per_model["loss"].append(loss)
+            for name, value in sums.items():
                 per_model[name].append(value)
             outputs.append(predicted)
+            penalties.append(penalty)
         sums = {name: tf.stack(values) for name, values in per_model.items()}
-        return sums, outputs, tf.stack([self._regularization(self.models[index]) for index in live])
+        return sums, outputs, tf.stack(penalties)
+
+
+def _architecture(spec: ModelSpec, model: keras.Model, update: Update, index: int) -> str:
+    """Models with the same key share one traced step: the same step settings and variables of
+    the same shapes (a builder may read more than its groups). A Keras-applied optimizer steps
+    only its own model's variables, so that model has a key of its own."""
+    if not update.shareable:
+        return f"model {index}"
+    settings = {group: OmegaConf.to_container(spec.config[group], resolve=True) for group in STEP_GROUPS}
+    variables = [*model.trainable_variables, *model.non_trainable_variables]
+    shapes = [(tuple(v.shape), str(v.dtype)) for v in variables]
+    return json.dumps([type(model).__qualname__, settings, shapes], sort_keys=True, default=str)
