@@ -66,7 +66,7 @@ class ModelStep:
         values = [v.read_value() for v in variables.trainable]
         with tf.GradientTape() as tape:
             tape.watch(values)
-            predicted, updated, penalty = self._call(values, variables, x, training=True)
+            predicted, updated, penalty = self._call(values, variables.non_trainable, x, training=True)
             loss = tf.reduce_mean(self.sample_loss(y, predicted)) + penalty
         gradients = tape.gradient(loss, values)
         for variable, value in zip(variables.non_trainable, updated, strict=True):
@@ -75,21 +75,26 @@ class ModelStep:
         return loss, self._metric_sums(y, predicted)
 
     def _evaluate(
-        self, x: tf.Tensor, y: tf.Tensor, variables: ModelVariables
+        self,
+        x: tf.Tensor,
+        y: tf.Tensor,
+        trainable: Sequence[tf.Variable],
+        non_trainable: Sequence[tf.Variable],
     ) -> tuple[tf.Tensor, dict[str, tf.Tensor], tf.Tensor, tf.Tensor]:
-        """The loss and metric sums over the rows, the outputs, the regularization penalty."""
-        values = [v.read_value() for v in variables.trainable]
-        predicted, _, penalty = self._call(values, variables, x, training=False)
+        """The loss and metric sums over the rows, the outputs, the regularization penalty (the
+        optimizer's state is not passed: every variable passed is an input of the call)."""
+        values = [v.read_value() for v in trainable]
+        predicted, _, penalty = self._call(values, non_trainable, x, training=False)
         loss = tf.reduce_sum(self.sample_loss(y, predicted))
         return loss, self._metric_sums(y, predicted), predicted, penalty
 
     def _call(
-        self, values: Sequence[tf.Tensor], variables: ModelVariables, x: tf.Tensor, training: bool
+        self, values: Sequence[tf.Tensor], non_trainable: Sequence[tf.Variable], x: tf.Tensor, training: bool
     ) -> tuple[tf.Tensor, list[tf.Tensor], tf.Tensor]:
         """The template called as the model whose variables these are (``__call__``, as fit
         calls it): its outputs, its non-trainable state after the call, its losses' sum."""
         template = self.template
-        state = [v.read_value() for v in variables.non_trainable]
+        state = [v.read_value() for v in non_trainable]
         mapping = [
             *zip(template.trainable_variables, values, strict=True),
             *zip(template.non_trainable_variables, state, strict=True),
