@@ -1,0 +1,137 @@
+"""Where a fused pack's time goes: building its models, tracing, the first epoch and evaluation
+(TensorFlow optimizes and instantiates the graphs on first call), then a steady epoch.
+
+One pack of ``study=series`` as the sweeper deals it (7 arms x 3 seeds, two packs weighed by
+step cost), trained in a process with one thread as a launcher worker runs it. Side by side:
+the models sharing one traced step per architecture (the engine), and each model with a step
+of its own. Each side runs in a fresh process, so neither finds the other's traces.
+
+    .venv/bin/python benchmarks/fused_pack_start.py --pack 0 --epochs 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+LADDER = [
+    "initializer=he_normal",
+    "activation=relu",
+    "optimizer=adam",
+    "normalization=batchnorm",
+    "regularization=dropout",
+    "ensemble=soft_vote",
+]
+BASELINE = ["initializer=random_uniform", "activation=sigmoid", "optimizer=sgd", "normalization=none"]
+SIDES = {"shared": "one step per architecture", "own": "one step per model"}
+
+
+def series_pack(index: int) -> list:
+    """The model specs of the sweeper's pack ``index`` of the series at seeds 0-2."""
+    from hydra import compose, initialize_config_dir
+
+    from ablab.config import register_schemas
+    from ablab.ensemble import member_seeds
+    from ablab.fitting import ModelSpec
+    from ablab.fused.step_cost import step_cost
+    from ablab.models.probe import ProbeModels
+    from ablab.packaged import CONFIG_DIR
+    from ablab.study.packing import plan_packs
+
+    register_schemas()
+    jobs = []
+    with initialize_config_dir(config_dir=str(Path(CONFIG_DIR).resolve()), version_base="1.3"):
+        for arm in range(len(LADDER) + 1):
+            factors = {f.split("=")[0]: f for f in [*BASELINE, *LADDER[:arm]]}
+            for seed in (0, 1, 2):
+                overrides = [*factors.values(), "trainer.engine=fused", f"trainer.seed={seed}"]
+                jobs.append(argparse.Namespace(config=compose(config_name="train", overrides=overrides)))
+    probes = ProbeModels()
+
+    def cost(job) -> float:
+        return step_cost(probes(job.config)) * int(job.config.ensemble.size)
+
+    packs, _ = plan_packs(jobs, workers=2, max_size=None, cost=cost)
+    specs = []
+    for job in packs[index]:
+        seeds = member_seeds(int(job.config.trainer.seed), int(job.config.ensemble.size))
+        specs += [ModelSpec(job.config, seed, vote=len(seeds) > 1) for seed in seeds]
+    return specs
+
+
+def measure(side: str, pack: int, epochs: int) -> dict[str, float]:
+    """The pack's phases in this process, in seconds."""
+    from ablab.runtime import configure_threads, import_tensorflow
+
+    import_tensorflow()
+    configure_threads(1)
+    import tensorflow as tf
+
+    import ablab.fused.models as fused_models
+    from ablab.datasets import load_dataset
+    from ablab.fitting import FitData
+    from ablab.scaling import scale_splits
+
+    if side == "own":  # every model its own key: no two share a traced step
+        fused_models._architecture = lambda spec, model, update, index: f"model {index}"
+    specs = series_pack(pack)
+    cfg = specs[0].config
+    splits = scale_splits(load_dataset(cfg.dataset), cfg.scaling.name, cfg.trainer.validation_split)
+    data = FitData.split(splits.x_train, splits.y_train, cfg.trainer.validation_split)
+    x, y, x_val, y_val = (tf.constant(a) for a in (data.x, data.y, data.x_val, data.y_val))
+
+    figures: dict[str, float] = {"models": len(specs)}
+    started = time.perf_counter()
+    models = fused_models.FusedModels(specs, splits.input_shape, splits.outputs)
+    figures["build"] = time.perf_counter() - started
+    figures["architectures"] = len({id(step) for step in models.steps})
+    started = time.perf_counter()
+    models.train_epoch(x, y)
+    figures["first epoch (trace, optimize, run)"] = time.perf_counter() - started
+    started = time.perf_counter()
+    models.evaluate(x_val, y_val)
+    figures["first evaluation"] = time.perf_counter() - started
+    started = time.perf_counter()
+    for _ in range(epochs):
+        models.train_epoch(x, y)
+    figures["steady epoch"] = (time.perf_counter() - started) / epochs
+    started = time.perf_counter()
+    for _ in range(epochs):
+        models.evaluate(x_val, y_val)
+    figures["steady evaluation"] = (time.perf_counter() - started) / epochs
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pack", type=int, default=0, choices=(0, 1))
+    parser.add_argument("--epochs", type=int, default=5, help="steady epochs timed")
+    parser.add_argument("--side", choices=SIDES, help=argparse.SUPPRESS)  # one side, in a child
+    args = parser.parse_args()
+    if args.side:
+        print(json.dumps(measure(args.side, args.pack, args.epochs)))
+        return
+    results = {}
+    for side in SIDES:
+        child = [sys.executable, __file__, "--side", side, "--pack", str(args.pack)]
+        child += ["--epochs", str(args.epochs)]
+        output = subprocess.run(child, check=True, capture_output=True, text=True).stdout
+        results[side] = json.loads(output.strip().splitlines()[-1])
+    print(f"study=series, pack {args.pack} of 2, one thread, {args.epochs} steady epochs timed\n")
+    print(f"{'':36s} {SIDES['shared']:>26s} {SIDES['own']:>20s}")
+    for key in results["shared"]:
+        shared, own = results["shared"][key], results["own"][key]
+        unit = "" if key in ("models", "architectures") else " s"
+        number = "{:.0f}" if not unit else "{:.3f}"
+        print(f"{key:36s} {number.format(shared) + unit:>26s} {number.format(own) + unit:>20s}")
+    fixed = ("build", "first epoch (trace, optimize, run)", "first evaluation")
+    shared_fixed, own_fixed = (sum(results[s][k] for k in fixed) for s in SIDES)
+    print(f"{'before the second epoch':36s} {shared_fixed:24.3f} s {own_fixed:18.3f} s")
+
+
+if __name__ == "__main__":
+    main()
