@@ -18,21 +18,13 @@ import sys
 import time
 from pathlib import Path
 
-LADDER = [
-    "initializer=he_normal",
-    "activation=relu",
-    "optimizer=adam",
-    "normalization=batchnorm",
-    "regularization=dropout",
-    "ensemble=soft_vote",
-]
-BASELINE = ["initializer=random_uniform", "activation=sigmoid", "optimizer=sgd", "normalization=none"]
 SIDES = {"shared": "one step per architecture", "own": "one step per model"}
 
 
 def series_pack(index: int) -> list:
-    """The model specs of the sweeper's pack ``index`` of the series at seeds 0-2."""
+    """The model specs of the sweeper's pack ``index`` of ``study=series`` (its arms and seeds)."""
     from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
 
     from ablab.config import register_schemas
     from ablab.ensemble import member_seeds
@@ -40,15 +32,19 @@ def series_pack(index: int) -> list:
     from ablab.fused.step_cost import step_cost
     from ablab.models.probe import ProbeModels
     from ablab.packaged import CONFIG_DIR
+    from ablab.study.design import plan_arms
+    from ablab.study.jobs import settings_overrides
     from ablab.study.packing import plan_packs
 
     register_schemas()
     jobs = []
     with initialize_config_dir(config_dir=str(Path(CONFIG_DIR).resolve()), version_base="1.3"):
-        for arm in range(len(LADDER) + 1):
-            factors = {f.split("=")[0]: f for f in [*BASELINE, *LADDER[:arm]]}
-            for seed in (0, 1, 2):
-                overrides = [*factors.values(), "trainer.engine=fused", f"trainer.seed={seed}"]
+        study = OmegaConf.to_container(compose(config_name="train", overrides=["study=series"]).study)
+        for arm in plan_arms(study["baseline"], study["factors"], study["design"]):
+            # Every factor of the series is a config group.
+            settings = settings_overrides(arm.settings, frozenset(arm.settings))
+            for seed in study["seeds"]:
+                overrides = ["study=series", *settings, f"trainer.seed={seed}"]
                 jobs.append(argparse.Namespace(config=compose(config_name="train", overrides=overrides)))
     probes = ProbeModels()
 
