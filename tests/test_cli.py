@@ -161,9 +161,12 @@ def test_run_then_multirun_log_three_finished_runs_where_started(tmp_path):
     ],
 )
 def test_the_command_ends_with_its_exit_code_after_threads_and_exit_handlers(tmp_path, ending, code, message):
-    """``ablab-train`` skips Python's slow teardown, never what a normal exit does first."""
+    """``ablab-train`` skips Python's slow teardown, never what a normal exit does first: that
+    includes ending the idle workers of a thread pool nobody shut down (MLflow's artifact
+    downloads leave such pools behind)."""
     script = f"""
 import atexit, sys, threading, time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from ablab.startup import end_without_teardown
 
@@ -173,6 +176,9 @@ def entry():
         time.sleep(0.3)
         Path({str(tmp_path / "thread")!r}).write_text("joined")
     threading.Thread(target=late).start()
+    global pool
+    pool = ThreadPoolExecutor(max_workers=1)
+    pool.submit(time.sleep, 0).result()
     {ending}
 
 end_without_teardown(entry)
