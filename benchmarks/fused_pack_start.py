@@ -3,22 +3,25 @@
 
 One pack of ``study=series`` as the sweeper deals it (7 arms x 3 seeds, two packs weighed by
 step cost), trained in a process with one thread as a launcher worker runs it. Side by side:
-the models sharing one traced step per architecture (the engine), and each model with a step
-of its own. Each side runs in a fresh process, so neither finds the other's traces.
+the engine (one traced step per architecture, run on TF's single-threaded executor), the same
+on TF's default executor, and each model with a step of its own. Each side runs in a fresh
+process, so none finds another's traces; the sides take turns for ``--rounds`` rounds and each
+figure is the median over them, so the machine's drift does not favour one side.
 
-    .venv/bin/python benchmarks/fused_pack_start.py --pack 0 --epochs 5
+    .venv/bin/python benchmarks/fused_pack_start.py --pack 0 --epochs 5 --rounds 3
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-SIDES = {"shared": "one step per architecture", "own": "one step per model"}
+SIDES = {"engine": "the engine", "default": "default executor", "own": "one step per model"}
 
 
 def series_pack(index: int) -> list:
@@ -67,6 +70,7 @@ def measure(side: str, pack: int, epochs: int) -> dict[str, float]:
     configure_threads(1)
     import tensorflow as tf
 
+    import ablab.fused.model_step as model_step
     import ablab.fused.models as fused_models
     from ablab.datasets import load_dataset
     from ablab.fitting import FitData
@@ -74,6 +78,8 @@ def measure(side: str, pack: int, epochs: int) -> dict[str, float]:
 
     if side == "own":  # every model its own key: no two share a traced step
         fused_models._architecture = lambda spec, model, update, index: f"model {index}"
+    if side == "default":
+        model_step.STEP_EXECUTOR = ""
     specs = series_pack(pack)
     cfg = specs[0].config
     splits = scale_splits(load_dataset(cfg.dataset), cfg.scaling.name, cfg.trainer.validation_split)
@@ -106,27 +112,30 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pack", type=int, default=0, choices=(0, 1))
     parser.add_argument("--epochs", type=int, default=5, help="steady epochs timed")
+    parser.add_argument("--rounds", type=int, default=3, help="turns of each side; medians are printed")
     parser.add_argument("--side", choices=SIDES, help=argparse.SUPPRESS)  # one side, in a child
     args = parser.parse_args()
     if args.side:
         print(json.dumps(measure(args.side, args.pack, args.epochs)))
         return
-    results = {}
-    for side in SIDES:
-        child = [sys.executable, __file__, "--side", side, "--pack", str(args.pack)]
-        child += ["--epochs", str(args.epochs)]
-        output = subprocess.run(child, check=True, capture_output=True, text=True).stdout
-        results[side] = json.loads(output.strip().splitlines()[-1])
-    print(f"study=series, pack {args.pack} of 2, one thread, {args.epochs} steady epochs timed\n")
-    print(f"{'':36s} {SIDES['shared']:>26s} {SIDES['own']:>20s}")
-    for key in results["shared"]:
-        shared, own = results["shared"][key], results["own"][key]
+    runs: dict[str, list[dict[str, float]]] = {side: [] for side in SIDES}
+    for _ in range(args.rounds):
+        for side in SIDES:
+            child = [sys.executable, __file__, "--side", side, "--pack", str(args.pack)]
+            child += ["--epochs", str(args.epochs)]
+            output = subprocess.run(child, check=True, capture_output=True, text=True).stdout
+            runs[side].append(json.loads(output.strip().splitlines()[-1]))
+    fixed = ("build", "first epoch (trace, optimize, run)", "first evaluation")
+    for figures in (f for side_runs in runs.values() for f in side_runs):
+        figures["before the second epoch"] = sum(figures[key] for key in fixed)
+    print(f"study=series, pack {args.pack} of 2, one thread, {args.epochs} steady epochs timed, ", end="")
+    print(f"medians of {args.rounds} rounds\n")
+    print(f"{'':36s}" + "".join(f"{title:>20s}" for title in SIDES.values()))
+    for key in runs["engine"][0]:
         unit = "" if key in ("models", "architectures") else " s"
         number = "{:.0f}" if not unit else "{:.3f}"
-        print(f"{key:36s} {number.format(shared) + unit:>26s} {number.format(own) + unit:>20s}")
-    fixed = ("build", "first epoch (trace, optimize, run)", "first evaluation")
-    shared_fixed, own_fixed = (sum(results[s][k] for k in fixed) for s in SIDES)
-    print(f"{'before the second epoch':36s} {shared_fixed:24.3f} s {own_fixed:18.3f} s")
+        medians = [statistics.median(f[key] for f in runs[side]) for side in SIDES]
+        print(f"{key:36s}" + "".join(f"{number.format(m) + unit:>20s}" for m in medians))
 
 
 if __name__ == "__main__":

@@ -128,8 +128,8 @@ def test_models_of_one_architecture_share_one_traced_step(store, workdir):
     steps = models.steps
     assert steps[0] is steps[1] is steps[2]
     assert len({id(step) for step in steps}) == 5
-    assert all(step.train.experimental_get_tracing_count() == 1 for step in steps)
-    assert all(step.evaluate.experimental_get_tracing_count() == 1 for step in steps)
+    assert all(step.train_function.experimental_get_tracing_count() == 1 for step in steps)
+    assert all(step.evaluate_function.experimental_get_tracing_count() == 1 for step in steps)
     assert len(set(np.round(losses, 6))) == len(variants)  # each trained its own variables
 
 
@@ -278,6 +278,50 @@ def test_a_model_with_its_own_train_step_trains_on_keras_and_says_why(store, wor
     engines = {r.data.tags["ablab.run_key"]: r.data.tags["ablab.engine"] for r in all_runs(store)}
     assert [engines[o.run_key] for o in outcomes] == ["fused", "keras"]
     assert "trainer.engine=fused cannot train a model whose class OwnStep overrides train_step" in caplog.text
+
+
+BRANCHING = """
+import keras
+
+
+class Branch(keras.layers.Layer):
+    def call(self, x):
+        return keras.ops.cond(keras.ops.mean(x) > 0, lambda: x, lambda: -x)
+
+
+def branching(blocks, input_shape, outputs):
+    layers = [keras.Input(input_shape), keras.layers.Flatten(), Branch(), *blocks.head(outputs)]
+    return keras.Sequential(layers)
+"""
+
+
+def test_steps_run_single_threaded_unless_they_call_other_functions(store, workdir, monkeypatch):
+    """The pack's epoch runs a straight-line step on the single-threaded executor; a step with a
+    branch (it calls the branch's functions, which that executor could wait on forever) keeps
+    TF's default executor, and both train."""
+    (workdir / "branching.py").write_text(BRANCHING)
+    monkeypatch.syspath_prepend(str(workdir))
+    straight, branched = members(store, BN_DROPOUT, ["model=mlp", "~model.hidden_units", "trainer.seed=1"])
+    branched.config.model._target_ = "branching.branching"
+    specs = [ModelSpec(r.config, r.config.trainer.seed) for r in (straight, branched)]
+    models = FusedModels(specs, (28, 28, 1), 10)
+    x = np.random.default_rng(0).normal(size=(64, 28, 28, 1)).astype(np.float32)
+    y = np.eye(10, dtype=np.float32)[np.arange(64) % 10]
+    assert np.isfinite(models.train_epoch(x, y)["loss"]).all()
+
+    orders = tf.constant(np.stack([np.arange(64, dtype=np.int32)] * 2))
+    epoch = models._train_epoch.get_concrete_function(tf.constant(x), tf.constant(y), orders, models.live)
+    library = {f.signature.name: f for f in epoch.graph.as_graph_def().library.function}
+    step_calls = {  # (the called step has a branch, the executor the call asks for)
+        (
+            any(n.op in ("If", "StatelessIf") for n in library[node.attr["f"].func.name].node_def),
+            node.attr["executor_type"].s.decode(),
+        )
+        for function in library.values()
+        for node in function.node_def
+        if node.op in ("PartitionedCall", "StatefulPartitionedCall") and "_train_" in node.attr["f"].func.name
+    }
+    assert step_calls == {(False, "SINGLE_THREADED_EXECUTOR"), (True, "")}
 
 
 def test_an_ensemble_votes_over_members_trained_as_pack_models(store, workdir):
