@@ -68,12 +68,13 @@ class ModelStep:
         self.sample_loss, self.sample_metrics = sample_loss, sample_metrics
         self.train_function = tf.function(self._train, **_TRACING)
         self.evaluate_function = tf.function(self._evaluate, **_TRACING)
+        self._executors: dict[str, str] = {}  # per traced function, judged once: the scan reads every op
 
     def train(
         self, x: tf.Tensor, y: tf.Tensor, variables: ModelVariables
     ) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
         """The step, called from the pack's epoch graph as it is traced."""
-        return _call_in_graph(self.train_function, x, y, variables)
+        return self._call_in_graph(self.train_function, x, y, variables)
 
     def evaluate(
         self,
@@ -83,7 +84,16 @@ class ModelStep:
         non_trainable: Sequence[tf.Variable],
     ) -> tuple[tf.Tensor, dict[str, tf.Tensor], tf.Tensor, tf.Tensor]:
         """The evaluation, called from the pack's evaluation graph as it is traced."""
-        return _call_in_graph(self.evaluate_function, x, y, trainable, non_trainable)
+        return self._call_in_graph(self.evaluate_function, x, y, trainable, non_trainable)
+
+    def _call_in_graph(self, function: Callable, *args: object) -> object:
+        """Call ``function`` from the graph being traced, on the single-threaded executor unless
+        it calls other functions."""
+        concrete = function.get_concrete_function(*args)
+        if concrete.name not in self._executors:
+            self._executors[concrete.name] = "" if calls_functions(concrete.graph) else STEP_EXECUTOR
+        with tf.experimental.function_executor_type(self._executors[concrete.name]):
+            return concrete(*args)
 
     def _train(
         self, x: tf.Tensor, y: tf.Tensor, variables: ModelVariables
@@ -137,15 +147,6 @@ class ModelStep:
             name: tf.reduce_sum(tf.cast(function(y, predicted), tf.float32))
             for name, function in self.sample_metrics.items()
         }
-
-
-def _call_in_graph(function: Callable, *args: object) -> object:
-    """Call ``function`` from the graph being traced, on the single-threaded executor unless it
-    calls other functions."""
-    if calls_functions(function.get_concrete_function(*args).graph):
-        return function(*args)
-    with tf.experimental.function_executor_type(STEP_EXECUTOR):
-        return function(*args)
 
 
 def calls_functions(graph: tf.Graph) -> bool:
