@@ -53,6 +53,10 @@ class ModelVariables(NamedTuple):
         )
 
 
+# One evaluation's results: the loss and metric sums, the outputs, the regularization penalty.
+Evaluation = tuple[tf.Tensor, dict[str, tf.Tensor], tf.Tensor, tf.Tensor]
+
+
 class ModelStep:
     """The traced step and evaluation of ``template``'s architecture, with its task's per-sample
     loss and metrics (name -> Keras function)."""
@@ -76,15 +80,10 @@ class ModelStep:
         """The step, called from the pack's epoch graph as it is traced."""
         return self._call_in_graph(self.train_function, x, y, variables)
 
-    def evaluate(
-        self,
-        x: tf.Tensor,
-        y: tf.Tensor,
-        trainable: Sequence[tf.Variable],
-        non_trainable: Sequence[tf.Variable],
-    ) -> tuple[tf.Tensor, dict[str, tf.Tensor], tf.Tensor, tf.Tensor]:
-        """The evaluation, called from the pack's evaluation graph as it is traced."""
-        return self._call_in_graph(self.evaluate_function, x, y, trainable, non_trainable)
+    def evaluate(self, x: tf.Tensor, y: tf.Tensor, variables: ModelVariables) -> Evaluation:
+        """The evaluation, called from the pack's evaluation graph as it is traced. Only the
+        model's variables go in, not its optimizer's state: every variable passed is an input."""
+        return self._call_in_graph(self.evaluate_function, x, y, variables.trainable, variables.non_trainable)
 
     def _call_in_graph(self, function: Callable, *args: object) -> object:
         """Call ``function`` from the graph being traced, on the single-threaded executor unless
@@ -116,9 +115,8 @@ class ModelStep:
         y: tf.Tensor,
         trainable: Sequence[tf.Variable],
         non_trainable: Sequence[tf.Variable],
-    ) -> tuple[tf.Tensor, dict[str, tf.Tensor], tf.Tensor, tf.Tensor]:
-        """The loss and metric sums over the rows, the outputs, the regularization penalty (the
-        optimizer's state is not passed: every variable passed is an input of the call)."""
+    ) -> Evaluation:
+        """The loss and metric sums over the rows, the outputs, the regularization penalty."""
         values = [v.read_value() for v in trainable]
         predicted, _, penalty = self._call(values, non_trainable, x, training=False)
         loss = tf.reduce_sum(self.sample_loss(y, predicted))

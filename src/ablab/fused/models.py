@@ -186,9 +186,7 @@ class FusedModels:
         per_model: dict[str, list[tf.Tensor]] = {name: [] for name in ("loss", *self.sample_metrics)}
         outputs, penalties = [], []
         for index in live:
-            variables = self.variables[index]
-            evaluate = self.steps[index].evaluate
-            loss, sums, predicted, penalty = evaluate(x, y, variables.trainable, variables.non_trainable)
+            loss, sums, predicted, penalty = self.steps[index].evaluate(x, y, self.variables[index])
             per_model["loss"].append(loss)
             for name, value in sums.items():
                 per_model[name].append(value)
