@@ -64,8 +64,8 @@ def end_without_teardown(entry: Callable[[], None]) -> NoReturn:
 
     Other threads end and are joined and the exit handlers run (log files flushed, temporary
     folders removed), as at a normal exit; only the teardown is left out, which with TensorFlow
-    and MLflow loaded takes ~1-2 s and frees nothing the OS does not. An exception other than SystemExit
-    propagates: its traceback and a normal exit.
+    and MLflow loaded takes ~1-2 s and frees nothing the OS does not. An exception other than
+    SystemExit propagates: its traceback and a normal exit.
     """
     try:
         entry()
