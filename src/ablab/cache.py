@@ -1,4 +1,4 @@
-"""Where parsed datasets are kept between runs."""
+"""Where ablab keeps what it makes once per machine: parsed datasets, an empty MLflow store."""
 
 from __future__ import annotations
 
