@@ -21,12 +21,16 @@ def launcher_config(choice: str):
     return cfg.hydra.launcher
 
 
+SQLITE = "sqlite:///mlflow.db"
+
+
 def job_in_a_worker() -> tuple[int, bool, bool]:
-    """(its process, whether TensorFlow was already imported, whether its thread pools can
-    still be sized, as ``ablab.runtime.configure_threads`` does at a job's start)."""
+    """(its process, whether TensorFlow and MLflow's database store were already imported,
+    whether its thread pools can still be sized, as ``ablab.runtime.configure_threads`` does at
+    a job's start)."""
     import sys
 
-    warm = "tensorflow" in sys.modules
+    warm = {"tensorflow", "mlflow.store.tracking.sqlalchemy_store"} <= sys.modules.keys()
     import tensorflow as tf
 
     try:
@@ -40,23 +44,23 @@ def job_in_a_worker() -> tuple[int, bool, bool]:
 def test_the_launch_runs_in_the_warm_workers_with_tensorflow_loaded_and_threads_unset():
     launcher = launcher_config("joblib")
     try:
-        warm_pids = set(warm_up_workers(launcher, runs=12).result())
+        warm_pids = set(warm_up_workers(launcher, 12, SQLITE).result())
         assert warm_pids and os.getpid() not in warm_pids
         jobs = Parallel(**joblib_options(launcher))(delayed(job_in_a_worker)() for _ in range(4))
     finally:
         release_workers()
     assert {pid for pid, _, _ in jobs} <= warm_pids
-    assert all(warm for _, warm, _ in jobs), "the workers did not import TensorFlow while warming"
+    assert all(warm for _, warm, _ in jobs), "the workers did not import TF and the store while warming"
     assert all(sized for _, _, sized in jobs), "warming started TensorFlow's runtime: threads fixed"
 
 
 def test_only_a_parallel_joblib_launcher_is_warmed_and_no_more_workers_than_runs():
-    assert warm_up_workers(launcher_config("basic"), runs=12) is None
+    assert warm_up_workers(launcher_config("basic"), 12, SQLITE) is None
     serial = launcher_config("joblib").copy()
     serial.n_jobs = 1  # joblib runs it in this process: nothing to start
-    assert warm_up_workers(serial, runs=12) is None
-    assert warm_up_workers(launcher_config("joblib"), runs=0) is None  # everything done already
+    assert warm_up_workers(serial, 12, SQLITE) is None
+    assert warm_up_workers(launcher_config("joblib"), 0, SQLITE) is None  # everything done already
     try:
-        assert len(set(warm_up_workers(launcher_config("joblib"), runs=1).result())) == 1
+        assert len(set(warm_up_workers(launcher_config("joblib"), 1, SQLITE).result())) == 1
     finally:
         release_workers()

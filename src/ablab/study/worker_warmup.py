@@ -1,9 +1,11 @@
 """Start the joblib launcher's worker processes while the study plans, so its jobs do not wait for them.
 
 A loky worker's first job imports TensorFlow, Keras, MLflow and the training code (~5 s each on
-a 2-core machine); the launcher then reuses the same processes for every job. Starting them in a
-background thread while the sweeper validates, fingerprints and packs the study overlaps that
-start-up with planning. Best effort: if warming fails, the launch starts its workers itself.
+a 2-core machine), and its first MLflow client loads the store's module (~1 s for a database
+store, under the store's file lock, so the other worker waited); the launcher then reuses the
+same processes for every job. Starting them in a background thread while the sweeper validates,
+fingerprints and packs the study overlaps that start-up with planning. Best effort: if warming
+fails, the launch starts its workers itself.
 """
 
 from __future__ import annotations
@@ -13,13 +15,14 @@ import os
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
+from urllib.parse import urlparse
 
 from ablab.runtime import launcher_workers
 
 log = logging.getLogger(__name__)
 
 
-def warm_up_workers(launcher: Mapping[str, Any], runs: int) -> Future[list[int]] | None:
+def warm_up_workers(launcher: Mapping[str, Any], runs: int, tracking_uri: str) -> Future[list[int]] | None:
     """Start warming the workers of a joblib launcher config in a thread, as many as the study's
     ``runs`` can keep busy; the future gives their process ids. Wait for it before the launch:
     two ``Parallel`` calls must not share the workers at once. None for other launchers and for
@@ -28,7 +31,7 @@ def warm_up_workers(launcher: Mapping[str, Any], runs: int) -> Future[list[int]]
     if "joblib" not in str(launcher.get("_target_", "")) or workers < 2 or runs < 1:
         return None
     thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ablab-warm-workers")
-    warming = thread.submit(_warm, joblib_options(launcher), min(workers, runs))
+    warming = thread.submit(_warm, joblib_options(launcher), min(workers, runs), tracking_uri)
     thread.shutdown(wait=False)  # the thread ends when the warming does
     return warming
 
@@ -44,23 +47,29 @@ def joblib_options(launcher: Mapping[str, Any]) -> dict[str, Any]:
     return options
 
 
-def _warm(options: dict[str, Any], workers: int) -> list[int]:
+def _warm(options: dict[str, Any], workers: int, tracking_uri: str) -> list[int]:
     """Run the imports once in ``workers`` workers (a worker with no job stays cold: no TensorFlow
     in its memory); returns their process ids."""
     from joblib import Parallel, delayed
 
     try:
-        return Parallel(**options)(delayed(import_training_code)() for _ in range(workers))
+        return Parallel(**options)(delayed(import_training_code)(tracking_uri) for _ in range(workers))
     except Exception as error:  # noqa: BLE001 - the launch starts its workers itself
         log.debug("warming the joblib workers failed: %s", error)
         return []
 
 
-def import_training_code() -> int:
-    """What a training job imports (TensorFlow without its start-up notices); returns the pid."""
+def import_training_code(tracking_uri: str) -> int:
+    """What a training job imports (TensorFlow without its start-up notices) and its first
+    client on ``tracking_uri`` loads; returns the pid."""
+    from mlflow.store.db.db_types import DATABASE_ENGINES
+
     from ablab.runtime import import_tensorflow
 
     import_tensorflow()
     import ablab.run_pipeline  # noqa: F401
+
+    if urlparse(tracking_uri).scheme.split("+")[0] in DATABASE_ENGINES:  # sqlite, postgresql+psycopg2, ...
+        import mlflow.store.tracking.sqlalchemy_store  # noqa: F401
 
     return os.getpid()

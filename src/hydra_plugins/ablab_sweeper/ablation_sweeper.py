@@ -124,7 +124,8 @@ class AblationSweeper(Sweeper):
             from ablab.study.worker_warmup import warm_up_workers
 
             # After the import above: a worker started while it hides stderr would inherit that.
-            self.warming = warm_up_workers(config.hydra.launcher, runs=len(arms) * len(spec.seeds))
+            runs = len(arms) * len(spec.seeds)
+            self.warming = warm_up_workers(config.hydra.launcher, runs, tracking_uri)
         from ablab.validation import validate
 
         jobs = plan_jobs(
