@@ -117,15 +117,15 @@ class AblationSweeper(Sweeper):
         tracking_uri = resolve_tracking_uri(config.tracking.uri, config.hydra.runtime.cwd)
         # A server that does not answer stops the study in seconds, before any job is planned.
         check_tracking_server(tracking_uri, uri_source(config.tracking.uri))
-        from ablab.runtime import import_tensorflow
-
-        import_tensorflow()  # validation builds models: only once the study is sound, start-up lines hidden
         if not self.dry_run:
             from ablab.study.worker_warmup import warm_up_workers
 
-            # After the import above: a worker started while it hides stderr would inherit that.
+            # Before the import below, which hides stderr for a moment: the workers keep it.
             runs = len(arms) * len(spec.seeds)
             self.warming = warm_up_workers(config.hydra.launcher, runs, tracking_uri)
+        from ablab.runtime import import_tensorflow
+
+        import_tensorflow()  # validation builds models: only once the study is sound, start-up lines hidden
         from ablab.validation import validate
 
         jobs = plan_jobs(
