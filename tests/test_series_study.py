@@ -69,7 +69,9 @@ def test_series_loo_reverts_each_step_of_the_full_configuration():
 @pytest.mark.parametrize("preset", ["series", "series_loo"])
 def test_every_arm_composes_validates_and_changes_only_its_steps(preset):
     spec, arms = plan(preset, "study.seeds=[0]")  # one seed: a job per arm to compose
-    jobs = plan_jobs(spec, arms, [], lambda overrides: compose_run(overrides)[0], validate)
+    jobs = plan_jobs(spec, arms, [], lambda overrides: compose_run(overrides)[0])
+    for job in jobs:
+        validate(job.config)
     assert len({job.run_key for job in jobs}) == 7
 
 

@@ -75,14 +75,14 @@ def parallel_jobs() -> int:
     return launcher_workers(HydraConfig.get().launcher)
 
 
-def configure_threads(requested: int | None) -> int | None:
+def configure_threads(requested: int | None, jobs: int | None = None) -> int | None:
     """Set TF's intra/inter-op pools; returns the size used, None for TF's own default.
 
     With parallel jobs and no explicit size, each job gets cores // jobs threads so the jobs
     do not oversubscribe the machine. TF fixes its pools at first use: a reused worker keeps
     the size it started with.
     """
-    jobs = parallel_jobs()
+    jobs = parallel_jobs() if jobs is None else jobs
     threads = requested or (max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else None)
     if threads is None:
         return None

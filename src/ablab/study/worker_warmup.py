@@ -3,8 +3,9 @@
 A loky worker's first job imports TensorFlow, Keras, MLflow and the training code (~5 s each on
 a 2-core machine), and its first MLflow client loads the store's module (~1 s for a database
 store, under the store's file lock, so the other worker waited); the launcher then reuses the
-same processes for every job. Starting them in a background thread while the sweeper validates,
-fingerprints and packs the study overlaps that start-up with planning. Best effort: if warming
+same processes for every job. Starting them in a background thread while the sweeper composes
+the study overlaps that start-up with planning; the checks that build models then run in one of
+them (``ablab.study.arm_checks``). Best effort: if warming
 fails, the launch starts its workers itself.
 """
 

@@ -120,28 +120,13 @@ class AblationSweeper(Sweeper):
         if not self.dry_run:
             from ablab.study.worker_warmup import warm_up_workers
 
-            # Before the import below, which hides stderr for a moment: the workers keep it.
             runs = len(arms) * len(spec.seeds)
             self.warming = warm_up_workers(config.hydra.launcher, runs, tracking_uri)
-        from ablab.runtime import import_tensorflow
-
-        import_tensorflow()  # validation builds models: only once the study is sound, start-up lines hidden
-        from ablab.validation import validate
-
-        jobs = plan_jobs(
-            spec, arms, common, self._compose, lambda cfg: validate(cfg, cfg.hydra.runtime.choices)
-        )
-        from ablab.fused.step_cost import step_cost
-        from ablab.models.fingerprint import Fingerprints
-        from ablab.models.probe import ProbeModels
-        from ablab.study.dead_factors import refuse_dead_factors
-
+        jobs = plan_jobs(spec, arms, common, self._compose)
         per_arm: dict[str, Any] = {}
         for job in jobs:  # one config per arm: its first seed's
             per_arm.setdefault(job.arm.name, job)
-        probes = ProbeModels()  # each arm's model, built once for both uses
-        refuse_dead_factors([(j.arm, j.config) for j in per_arm.values()], Fingerprints(probes))
-        self.step_costs = {name: step_cost(probes(j.config)) for name, j in per_arm.items()}
+        self.step_costs = self._check_arms([(j.arm, j.config) for j in per_arm.values()])
 
         # Opening a client creates a missing sqlite store: a dry run must not.
         client = None
@@ -171,12 +156,26 @@ class AblationSweeper(Sweeper):
             """Jobs of an adaptive round (the arms and their reference), planned like the launch's."""
             chosen = [arm for arm in arms if arm.reference or arm.name in arm_names]
             spec_round = dataclasses.replace(spec, seeds=seeds)
-            return plan_jobs(spec_round, chosen, common, self._compose, check)
-
-        def check(cfg: DictConfig) -> None:
-            validate(cfg, cfg.hydra.runtime.choices)
+            return plan_jobs(spec_round, chosen, common, self._compose)  # arms checked already
 
         return self._run(client, spec, jobs, done, tracking_uri, parent_run_id, plan_round)
+
+    def _check_arms(self, arms: list) -> dict[str, int]:
+        """``ablab.study.arm_checks`` on the arms: in a warm worker, so this process does not import
+        TensorFlow; without warm workers (other launchers, a dry run), here."""
+        from ablab.study.arm_checks import check_arms
+
+        if self.warming is None:
+            return check_arms(arms)
+        from joblib import Parallel, delayed
+
+        from ablab.runtime import launcher_workers
+        from ablab.study.worker_warmup import joblib_options
+
+        launcher = self.config.hydra.launcher
+        self.warming.result()  # one Parallel call at a time on the workers
+        jobs = launcher_workers(launcher)
+        return Parallel(**joblib_options(launcher))([delayed(check_arms)(arms, jobs)])[0]
 
     def _run(self, client, spec, jobs, done, tracking_uri, parent_run_id, plan_round) -> Any:
         from ablab.run_summary import study_summary

@@ -1,0 +1,42 @@
+"""The checks of a study's arms that need their models built: what Keras refuses in a config,
+arms that train the same thing (dead factors), and each arm's step cost (packs balance it).
+
+They need TensorFlow. The sweeper runs them in a warm launcher worker, which has it loaded
+already, so the planning process never imports it (~2.5 s of a 2-core machine's planning, the
+workers importing at the same time); with no warm workers, in the planning process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
+
+from ablab.runtime import configure_threads, import_tensorflow
+from ablab.study.design import Arm
+
+
+def check_arms(arms: Sequence[tuple[Arm, DictConfig]], jobs: int | None = None) -> dict[str, int]:
+    """Each arm's step cost, once its config passed ``ablab.validation`` and no two arms build the
+    same model; raises ConfigError otherwise, before anything trains.
+
+    ``jobs``: in a launcher worker, how many jobs share the cores. Building a model fixes TF's
+    thread pools, so they are sized here as the worker's jobs would size them.
+    """
+    import_tensorflow()
+    from ablab.fused.step_cost import step_cost
+    from ablab.models.fingerprint import Fingerprints
+    from ablab.models.probe import ProbeModels
+    from ablab.study.dead_factors import refuse_dead_factors
+    from ablab.validation import validate
+
+    if not HydraConfig.initialized():  # a worker: the configs' ${hydra:...} values resolve as in a job
+        HydraConfig.instance().set_config(arms[0][1])
+    if jobs is not None:
+        configure_threads(arms[0][1].trainer.threads, jobs)
+    for _, cfg in arms:
+        validate(cfg, cfg.hydra.runtime.choices)
+    probes = ProbeModels()  # each arm's model, built once for both uses
+    refuse_dead_factors(arms, Fingerprints(probes))
+    return {arm.name: step_cost(probes(cfg)) for arm, cfg in arms}
