@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
@@ -54,43 +52,6 @@ def test_the_launch_runs_in_the_warm_workers_with_tensorflow_loaded_and_threads_
     assert {pid for pid, _, _ in jobs} <= warm_pids
     assert all(warm for _, warm, _ in jobs), "the workers did not import TF and the store while warming"
     assert all(sized for _, _, sized in jobs), "warming started TensorFlow's runtime: threads fixed"
-
-
-WORKERS_WRITE_TO_STDERR = """
-import os
-from hydra import compose, initialize_config_dir
-from joblib import Parallel, delayed
-from ablab.config import register_schemas
-from ablab.packaged import CONFIG_DIR
-from ablab.runtime import import_tensorflow
-from ablab.study.launch_results import release_workers
-from ablab.study.worker_warmup import joblib_options, warm_up_workers
-
-register_schemas()
-with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-    launcher = compose("train", overrides=["hydra/launcher=joblib"], return_hydra_config=True).hydra.launcher
-warming = warm_up_workers(launcher, 2, "sqlite:///mlflow.db")
-import_tensorflow()  # as the sweeper does right after: stderr replaced while TensorFlow loads
-try:
-    pids = set(warming.result())
-    jobs = Parallel(**joblib_options(launcher))(
-        delayed(os.write)(2, f"worker {os.getpid()} writes to stderr\\n".encode()) for _ in range(4)
-    )
-finally:
-    release_workers()
-print(len(pids))
-"""
-
-
-def test_warm_workers_keep_the_stderr_of_the_launch_though_tensorflow_loads_right_after():
-    """The workers start before ``import_tensorflow`` replaces stderr: had they started while it
-    loads, what a job writes to stderr (a fallback's warning, a traceback) would be lost."""
-    done = subprocess.run(
-        [sys.executable, "-c", WORKERS_WRITE_TO_STDERR], capture_output=True, text=True, timeout=300
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.split()[-1] == "2"
-    assert done.stderr.count("writes to stderr") == 4, done.stderr[-3000:]
 
 
 def test_only_a_parallel_joblib_launcher_is_warmed_and_no_more_workers_than_runs():

@@ -5,18 +5,16 @@ a 2-core machine), and its first MLflow client loads the store's module (~1 s fo
 store, under the store's file lock, so the other worker waited); the launcher then reuses the
 same processes for every job. Starting them in a background thread while the sweeper composes
 the study overlaps that start-up with planning; the checks that build models then run in one of
-them (``ablab.study.arm_checks``). Best effort: if warming
-fails, the launch starts its workers itself.
+them (``ablab.study.arm_checks``). Best effort: if warming fails, the launch starts its workers
+itself.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import time
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from multiprocessing import active_children
 from typing import Any
 from urllib.parse import urlparse
 
@@ -24,33 +22,19 @@ from ablab.runtime import launcher_workers
 
 log = logging.getLogger(__name__)
 
-START_TIMEOUT_S = 30.0  # starting a worker process takes ~0.1 s; longer, and the warming is stuck
-
 
 def warm_up_workers(launcher: Mapping[str, Any], runs: int, tracking_uri: str) -> Future[list[int]] | None:
     """Start warming the workers of a joblib launcher config in a thread, as many as the study's
     ``runs`` can keep busy; the future gives their process ids. Wait for it before the launch:
     two ``Parallel`` calls must not share the workers at once. None for other launchers and for
-    a single worker (joblib runs it in-process).
-
-    Returns once the worker processes have started: they keep the stderr this process has now,
-    which ``ablab.runtime.import_tensorflow`` replaces while it imports."""
+    a single worker (joblib runs it in-process)."""
     workers = launcher_workers(launcher)
     if "joblib" not in str(launcher.get("_target_", "")) or workers < 2 or runs < 1:
         return None
-    started = len(active_children()) + min(workers, runs)
     thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ablab-warm-workers")
     warming = thread.submit(_warm, joblib_options(launcher), min(workers, runs), tracking_uri)
     thread.shutdown(wait=False)  # the thread ends when the warming does
-    _wait_for_processes(started, warming)
     return warming
-
-
-def _wait_for_processes(count: int, warming: Future) -> None:
-    """Until this process has ``count`` children, or the warming ended (it failed)."""
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while len(active_children()) < count and not warming.done() and time.monotonic() < deadline:
-        time.sleep(0.01)
 
 
 def joblib_options(launcher: Mapping[str, Any]) -> dict[str, Any]:
