@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from urllib.parse import urlparse
 
 import mlflow
 from filelock import FileLock
@@ -65,6 +66,15 @@ def prepare_store(tracking_uri: str, source: str = "tracking.uri") -> MlflowClie
         client = MlflowClient(tracking_uri)  # MLflow adds its Default experiment here
         client.search_experiments(max_results=1)
     return client
+
+
+def load_store_module(tracking_uri: str) -> None:
+    """Import what a first client on ``tracking_uri`` loads, ahead of it: MLflow's database store
+    (~1 s); nothing for a tracking server."""
+    from mlflow.store.db.db_types import DATABASE_ENGINES
+
+    if urlparse(tracking_uri).scheme.split("+")[0] in DATABASE_ENGINES:  # sqlite, postgresql+psycopg2, ...
+        import mlflow.store.tracking.sqlalchemy_store  # noqa: F401
 
 
 def empty_store() -> Path:

@@ -16,7 +16,6 @@ import os
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
-from urllib.parse import urlparse
 
 from ablab.runtime import launcher_workers
 
@@ -63,14 +62,12 @@ def _warm(options: dict[str, Any], workers: int, tracking_uri: str) -> list[int]
 def import_training_code(tracking_uri: str) -> int:
     """What a training job imports (TensorFlow without its start-up notices) and its first
     client on ``tracking_uri`` loads; returns the pid."""
-    from mlflow.store.db.db_types import DATABASE_ENGINES
-
     from ablab.runtime import import_tensorflow
+    from ablab.store import load_store_module
 
     import_tensorflow()
     import ablab.run_pipeline  # noqa: F401
 
-    if urlparse(tracking_uri).scheme.split("+")[0] in DATABASE_ENGINES:  # sqlite, postgresql+psycopg2, ...
-        import mlflow.store.tracking.sqlalchemy_store  # noqa: F401
+    load_store_module(tracking_uri)
 
     return os.getpid()

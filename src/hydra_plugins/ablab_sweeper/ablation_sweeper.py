@@ -96,7 +96,7 @@ class AblationSweeper(Sweeper):
         from ablab.errors import ConfigError
         from ablab.lease import claim, prepare_launch
         from ablab.server_check import check_tracking_server, uri_source
-        from ablab.store import prepare_store
+        from ablab.store import load_store_module, prepare_store
         from ablab.study.bookkeeping import finished_run_keys, open_study, planned_runs, store_exists
         from ablab.study.design import plan_arms
         from ablab.study.jobs import plan_jobs
@@ -123,6 +123,7 @@ class AblationSweeper(Sweeper):
             runs = len(arms) * len(spec.seeds)
             self.warming = warm_up_workers(config.hydra.launcher, runs, tracking_uri)
         jobs = plan_jobs(spec, arms, common, self._compose)
+        load_store_module(tracking_uri)  # while the workers warm: the store opens after the arm checks
         per_arm: dict[str, Any] = {}
         for job in jobs:  # one config per arm: its first seed's
             per_arm.setdefault(job.arm.name, job)
