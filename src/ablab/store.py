@@ -3,9 +3,9 @@
 MLflow creates and migrates a sqlite store on first use; two launches that meet a store file
 that does not exist yet race on its tables (``table _alembic_tmp_experiments already exists``).
 A file lock beside the store serialises that first use. A new store starts as a copy of an
-empty, migrated one kept in ablab's cache: MLflow's migrations take ~0.9 s per new file, the copy
-milliseconds. A folder that cannot be written is said plainly, before MLflow spends minutes
-retrying.
+empty, migrated one kept in ablab's cache: MLflow's migrations took ~1.4 s per new file, the
+copy takes milliseconds. A folder that cannot be written is said plainly, before MLflow spends
+minutes retrying.
 """
 
 from __future__ import annotations
