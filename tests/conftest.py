@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import shutil
 import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -13,8 +15,9 @@ from mlflow.entities import ViewType
 from mlflow.tracking import MlflowClient
 from omegaconf import open_dict
 
-from ablab.config import register_schemas
-from ablab.train import CONFIG_DIR, main
+from ablab.cli.train import CONFIG_DIR, main
+from ablab.config.schema import register_schemas
+from ablab.tracking.client import RunRecorder, fail_run, finish_run, start_run
 
 CONF_DIR = Path(CONFIG_DIR)
 # A run that trains in a second or two: two epochs of a one-layer, 8-unit MLP on mnist_5k.
@@ -106,3 +109,23 @@ def user_conf(tmp_path):
     conf = tmp_path / "conf"
     shutil.copytree(CONF_DIR, conf)
     return conf
+
+
+@contextmanager
+def recorded_run(
+    client: MlflowClient,
+    experiment_id: str,
+    run_name: str,
+    tags: Mapping[str, str],
+    parent_run_id: str | None = None,
+) -> Iterator[RunRecorder]:
+    """A run written by hand in a test, ended as ablab ends its runs: FINISHED, FAILED (error
+    text logged) or KILLED — never RUNNING."""
+    recorder = start_run(client, experiment_id, run_name, tags, parent_run_id)
+    try:
+        yield recorder
+    except BaseException as error:
+        fail_run(recorder, error)
+        raise
+    else:
+        finish_run(recorder)

@@ -6,9 +6,10 @@ import json
 import pandas as pd
 import pytest
 
-from ablab import tags
 from ablab.report.render import md
 from ablab.study.rounds import launch_decisions
+from ablab.tracking import tags
+from ablab.tracking.tags import ARM, SEED
 from test_study_sweeper import ablab_train, client_for, study_runs
 
 ADAPTIVE_STUDY = """\
@@ -44,7 +45,7 @@ def test_the_sweeper_adds_seeds_to_undecided_arms_until_the_schedule_ends(tmp_pa
     client = client_for(tmp_path)
     parents, children = study_runs(client)
     assert len(parents) == 1 and parents[0].info.status == "FINISHED"
-    ran = sorted((c.data.tags["ablab.arm"], int(c.data.tags["ablab.seed"])) for c in children)
+    ran = sorted((c.data.tags[ARM], int(c.data.tags[SEED])) for c in children)
     assert ran == [(arm, seed) for arm in ("activation=relu", "baseline") for seed in (0, 1, 2)]
     plan_path = client.download_artifacts(parents[0].info.run_id, "plan.json", str(tmp_path))
     planned = sorted((job["arm"], job["seed"]) for job in json.loads(open(plan_path).read()))
@@ -59,7 +60,7 @@ def test_the_sweeper_adds_seeds_to_undecided_arms_until_the_schedule_ends(tmp_pa
     markdown = (report_dirs[0] / "report.md").read_text()
     assert f"| activation=relu | 3 | {relu['outcome']} | {md(relu['reason'])} |" in markdown
 
-    # The tag contract: every ablab.* tag a real study wrote is named in ablab.tags.
+    # The tag contract: every ablab.* tag a real study wrote is named in ablab.tracking.tags.
     contract = {value for name, value in vars(tags).items() if name.isupper() and isinstance(value, str)}
     contract |= {tags.count_tag(outcome) for outcome in ("finished", "skipped", "failed")}
     written = {key for run in [*parents, *children] for key in run.data.tags if key.startswith("ablab.")}

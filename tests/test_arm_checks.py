@@ -7,8 +7,8 @@ import json
 import subprocess
 import sys
 
-from ablab.fused.step_cost import step_cost
 from ablab.models.probe import ProbeModels
+from ablab.run.engines.fused.step_cost import step_cost
 from conftest import compose_run
 
 ARMS = {"baseline": [], "+normalization=batchnorm": ["normalization=batchnorm"]}
@@ -16,13 +16,13 @@ ARMS = {"baseline": [], "+normalization=batchnorm": ["normalization=batchnorm"]}
 CHECKS_IN_A_WORKER = """
 import json, sys
 from hydra import compose, initialize_config_dir
-from ablab.config import register_schemas
+from ablab.config.schema import register_schemas
 from ablab.errors import ConfigError
-from ablab.packaged import CONFIG_DIR
+from ablab.config.packaged import CONFIG_DIR
 from ablab.study.design import Arm
-from ablab.study.launch_results import release_workers
+from ablab.study.job_results import release_workers
 from ablab.study.worker_warmup import warm_up_workers
-from hydra_plugins.ablab_sweeper.ablation_sweeper import AblationSweeper
+from ablab.study.sweep import StudySweep
 
 register_schemas()
 with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
@@ -30,8 +30,7 @@ with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         overrides = {name: ["hydra/launcher=joblib", *more] for name, more in settings.items()}
         return [(Arm(n, {}, {}), compose("train", o, return_hydra_config=True)) for n, o in overrides.items()]
     sound, bad = arms(%(arms)s), arms({"baseline": [], "+lr": ["optimizer.learning_rate=-1"]})
-sweeper = AblationSweeper()
-sweeper.config = sound[0][1]
+sweeper = StudySweep(None, sound[0][1], None)
 sweeper.warming = warm_up_workers(sweeper.config.hydra.launcher, 2, "sqlite:///mlflow.db")
 try:
     costs = sweeper._check_arms(sound)

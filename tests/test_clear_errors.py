@@ -10,11 +10,12 @@ import time
 import pytest
 from mlflow.tracking import MlflowClient
 
-from ablab.recording import run_name
-from ablab.report.cli import main as report_main
-from ablab.server_check import WAIT_ENV
-from ablab.tracking import ensure_experiment, recorded_run, start_run
-from conftest import TINY, all_runs, compose_run, run_cli
+from ablab.cli.report import main as report_main
+from ablab.tracking.client import ensure_experiment, start_run
+from ablab.tracking.record import run_name
+from ablab.tracking.server_check import WAIT_ENV
+from ablab.tracking.tags import ARM, ERROR
+from conftest import TINY, all_runs, compose_run, recorded_run, run_cli
 from test_server_check import closed_port, http_server  # noqa: F401 - the fixture
 from test_study_sweeper import ABLAB_TRAIN, write_conf
 
@@ -113,7 +114,7 @@ def test_run_names_show_what_the_command_line_changed():
     overrides = ["model.hidden_units=[]", "trainer.seed=0", "tracking.uri=x", "activation=sigmoid"]
     assert run_name(cfg, tags, overrides) == "random_uniform-sigmoid-sgd model.hidden_units=[] seed=0"
     assert run_name(cfg, tags, []) == "random_uniform-sigmoid-sgd seed=0"
-    assert run_name(cfg, {**tags, "ablab.arm": "activation=relu"}, overrides) == "activation=relu seed=0"
+    assert run_name(cfg, {**tags, ARM: "activation=relu"}, overrides) == "activation=relu seed=0"
 
 
 def test_a_run_without_hidden_layers_is_named_so(monkeypatch, store, capsys):
@@ -132,12 +133,12 @@ def test_a_failure_while_recording_a_failure_never_replaces_it(store, workdir):
             raise original
     assert raised.value is original
     (run,) = all_runs(store)
-    assert run.info.status == "FAILED" and run.data.tags["ablab.error"] == "RuntimeError: the real problem"
+    assert run.info.status == "FAILED" and run.data.tags[ERROR] == "RuntimeError: the real problem"
 
 
 def test_every_run_of_a_failing_pack_ends_even_when_one_cannot_record_why(store):
-    """ablab.run_pipeline fails a pack's runs one by one: one that cannot flush must not stop the rest."""
-    from ablab.tracking import fail_run
+    """ablab.run.pipeline fails a pack's runs one by one: one that cannot flush must not stop the rest."""
+    from ablab.tracking.client import fail_run
 
     client = MlflowClient(store)
     experiment_id = ensure_experiment(client, "pack")
@@ -150,6 +151,9 @@ def test_every_run_of_a_failing_pack_ends_even_when_one_cannot_record_why(store)
 
 def test_python_m_report_is_the_same_command():
     result = subprocess.run(
-        [sys.executable, "-m", "ablab.report", "--run-id", ""], capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "ablab.cli.report", "--run-id", ""],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 2 and "--run-id is empty" in result.stderr

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from keras.src.backend.config import keras_home  # where keras.datasets caches its downloads
 
+from ablab.tracking.tags import HYDRA_OVERRIDES
 from conftest import all_runs, run_cli, sqlite_uri
 
 TINY_CLI = ["trainer.epochs=1", "model.hidden_units=[8]"]
@@ -106,9 +107,9 @@ def ablab_train():
 
 
 def test_unknown_group_option_fails_with_hydras_list_of_options(tmp_path):
-    # Also checks `python -m ablab.train` reaches Hydra's composition.
+    # Also checks `python -m ablab.cli.train` reaches Hydra's composition.
     result = subprocess.run(
-        [sys.executable, "-m", "ablab.train", "optimizer=adamm"],
+        [sys.executable, "-m", "ablab.cli.train", "optimizer=adamm"],
         cwd=tmp_path,
         env=cli_env(),
         capture_output=True,
@@ -140,7 +141,7 @@ def test_run_then_multirun_log_three_finished_runs_where_started(tmp_path):
     runs = all_runs(sqlite_uri(tmp_path))
     assert [run.info.status for run in runs] == ["FINISHED"] * 3
     assert sorted(run.data.tags["activation"] for run in runs) == ["relu", "sigmoid", "sigmoid"]
-    assert {run.data.tags["hydra_overrides"] for run in runs} == {
+    assert {run.data.tags[HYDRA_OVERRIDES] for run in runs} == {
         " ".join(TINY_CLI),
         " ".join(["activation=sigmoid", *TINY_CLI]),
         " ".join(["activation=relu", *TINY_CLI]),
@@ -168,7 +169,7 @@ def test_the_command_ends_with_its_exit_code_after_threads_and_exit_handlers(tmp
 import atexit, sys, threading, time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from ablab.startup import end_without_teardown
+from ablab.cli.startup import end_without_teardown
 
 def entry():
     atexit.register(lambda: Path({str(tmp_path / "handler")!r}).write_text("ran"))

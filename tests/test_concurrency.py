@@ -10,9 +10,9 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from ablab.errors import StudyBusy
-from ablab.lease import claim, prepare_launch
 from ablab.study.bookkeeping import close_study, open_study
-from ablab.tags import KILLED_REASON, OWNER_HOST
+from ablab.tracking.lease import claim, prepare_launch
+from ablab.tracking.tags import KILLED_REASON, OWNER_HOST, OWNER_PID, RUN_KEY
 from test_study_sweeper import ABLAB_TRAIN, TINY_STUDY, client_for, study_runs
 
 
@@ -40,7 +40,7 @@ def test_the_later_of_two_launches_gives_way_and_says_who_holds_the_study(store)
 def test_a_dead_lease_holder_is_reaped_and_the_study_is_free(store):
     client = MlflowClient(store)
     holder = open_study(client, "s", "ofat", [], n_arms=1, n_seeds=1)
-    client.set_tag(holder, "ablab.owner.pid", "999999999")  # its owner is gone from this host
+    client.set_tag(holder, OWNER_PID, "999999999")  # its owner is gone from this host
     assert client.get_run(holder).data.tags[OWNER_HOST]
     (note,) = prepare_launch(client, "s", dry_run=False)
     assert "1 stale run(s)" in note and holder in note
@@ -84,6 +84,6 @@ def test_three_launches_at_once_on_a_store_that_does_not_exist_yet(tmp_path):
     client = client_for(tmp_path)
     for name in ("a", "b"):
         _, children = study_runs(client, name)
-        finished = Counter(c.data.tags["ablab.run_key"] for c in children if c.info.status == "FINISHED")
+        finished = Counter(c.data.tags[RUN_KEY] for c in children if c.info.status == "FINISHED")
         assert len(finished) == 4 and set(finished.values()) == {1}  # no run trained twice
         assert not [c for c in children if c.info.status == "RUNNING"]

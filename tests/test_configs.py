@@ -13,8 +13,8 @@ import pytest
 from hydra.errors import ConfigCompositionException, MissingConfigException
 from omegaconf import OmegaConf
 
-from ablab.config import TrainConfig
-from ablab.validation import validate
+from ablab.config.schema import TrainConfig
+from ablab.run.validation import validate
 from conftest import CONF_DIR, compose_run
 
 # Folders of conf/ that are run groups: fields of the run schema. conf/study holds sweep

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from ablab.report.launch import load_launch
-from ablab.tags import KILLED_REASON
+from ablab.report.launch_record import load_launch
+from ablab.tracking.tags import KILLED_REASON
 from test_report_synthetic import ARMS, Job, StudyWriter, new_store
 from test_study_sweeper import ABLAB_TRAIN, ablab_train, client_for, study_runs, write_conf
 

@@ -97,3 +97,50 @@ def test_activation_arguments_count_even_where_keras_cannot_serialize_them():
 
     assert slope(0.1) != slope(0.3)
     assert slope(0.3) == slope(0.3)
+    assert slope(0.3).unread  # the Dense layers with that activation: read through its repr only
+
+
+UNSERIALIZABLE_LAYER = '''
+import keras
+
+
+class Factor:
+    """A plain object: Keras cannot serialize a layer that is given one."""
+
+    def __init__(self, value):
+        self.value = value
+
+
+class Scale(keras.layers.Layer):
+    def __init__(self, factor, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = factor
+
+    def call(self, x):
+        return x * self.factor.value
+
+
+def build(blocks, input_shape, outputs, factor=1.0):
+    return keras.Sequential([keras.Input(input_shape), keras.layers.Flatten(), Scale(Factor(factor)),
+                             *blocks.hidden(blocks.dense(4)), *blocks.head(outputs)])
+'''
+
+
+def test_arms_that_differ_only_where_keras_cannot_read_are_not_refused(workdir, monkeypatch, caplog):
+    """Two arms whose only difference is a custom layer's argument: the fingerprints match as far
+    as they read, so the check warns, names the layer, and lets the study run."""
+    (workdir / "scalenet.py").write_text(UNSERIALIZABLE_LAYER)
+    monkeypatch.syspath_prepend(str(workdir))
+    (workdir / "conf" / "model").mkdir(parents=True, exist_ok=True)
+    (workdir / "conf" / "model" / "scaled.yaml").write_text("_target_: scalenet.build\nfactor: 1.0\n")
+    common = ("model=scaled", "dataset=digits")
+    baseline = (Arm("baseline", {}, {}, reference=True), compose_run(common)[0])
+    changed = {"model.factor": (1.0, 2.0)}
+    other = (Arm("model.factor=2.0", {}, changed), compose_run([*common, "model.factor=2.0"])[0])
+    fingerprints = Fingerprints()
+    assert fingerprints(baseline[1]).digest == fingerprints(other[1]).digest
+    assert fingerprints(baseline[1]).unread == ("scale (Scale)",)
+    with caplog.at_level("WARNING", logger="ablab.study.dead_factors"):
+        refuse_dead_factors([baseline, other], fingerprints)  # not refused
+    assert "Possibly a dead factor: arm 'model.factor=2.0'" in caplog.text
+    assert "layer(s) scale (Scale)" in caplog.text

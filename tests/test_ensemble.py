@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
 
-from ablab.ensemble import Member, member_metrics, member_seeds, run_metrics, soft_vote
-from ablab.train import train
+from ablab.cli.train import train
+from ablab.run.ensemble import Member, member_metrics, member_seeds, run_metrics, soft_vote
+from ablab.tracking.tags import MEMBER_SEEDS
 from conftest import all_runs, compose_run, sqlite_uri
 
 TINY_PARAMS = 784 * 8 + 8 + 8 * 10 + 10  # one Dense(8) hidden layer, Dense(10) head
@@ -93,7 +94,7 @@ def test_ensemble_logs_one_ensemble_accuracy_and_each_members_own(ensemble_run):
     assert 0.0 <= ensemble.data.metrics["test_accuracy"] <= 1.0
     assert ensemble.data.metrics["param_count"] == 3 * TINY_PARAMS
     assert ensemble.data.tags["ensemble"] == "none"  # the group file; ensemble.size overridden
-    assert ensemble.data.tags["ablab.member_seeds"] == "0,1000,2000"
+    assert ensemble.data.tags[MEMBER_SEEDS] == "0,1000,2000"
     # Member 0 is the single model of the same seed, and its curves are the run's.
     by_step = {m.step: m.value for m in history}
     assert by_step[0] == single.data.metrics["test_accuracy"]

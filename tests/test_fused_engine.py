@@ -7,23 +7,24 @@ import numpy as np
 import pandas as pd
 import pytest
 import tensorflow as tf
+from engine_agreement import compare_engines, same_ordering, welch_p
 from mlflow.tracking import MlflowClient
 
+from ablab.cli.train import train
 from ablab.errors import Diverged
-from ablab.fitting import ModelSpec
-from ablab.fused.equivalence import compare_engines, same_ordering, welch_p
-from ablab.fused.models import FusedModels
-from ablab.fused.optimizer_kernels import kernel_optimizer
-from ablab.fused.step_cost import step_cost
-from ablab.fused.support import pack_key
 from ablab.models import build_model
 from ablab.models.blocks import build_optimizer as build_keras_optimizer
-from ablab.run_pipeline import train_runs
-from ablab.run_request import RunRequest
+from ablab.run.engines.contract import ModelSpec
+from ablab.run.engines.fused.models import FusedModels
+from ablab.run.engines.fused.optimizer_kernels import kernel_optimizer
+from ablab.run.engines.fused.step_cost import step_cost
+from ablab.run.engines.fused.support import pack_key
+from ablab.run.pipeline import train_runs
+from ablab.run.request import RunRequest
 from ablab.study.design import Arm
 from ablab.study.jobs import Job
 from ablab.study.packing import plan_packs
-from ablab.train import train
+from ablab.tracking.tags import DIVERGED, ENGINE, ERROR, MEMBER_SEEDS, PACK_SIZE, RUN_KEY
 from conftest import TINY, all_runs, compose_run
 
 FUSED = [*TINY, "trainer.engine=fused"]
@@ -82,14 +83,14 @@ def test_a_model_trains_the_same_alone_and_in_a_pack_of_four(store, workdir, tar
     for key in ("test_loss", "test_accuracy", "param_count"):
         assert in_pack.metrics[key] == pytest.approx(alone.metrics[key], abs=1e-6)
     # Two runs with the same key: the store keeps both, with the same curves.
-    runs = [r for r in all_runs(store) if r.data.tags["ablab.run_key"] == alone.run_key]
+    runs = [r for r in all_runs(store) if r.data.tags[RUN_KEY] == alone.run_key]
     assert len(runs) == 2
     for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
         assert curve(store, runs[0], key) == pytest.approx(curve(store, runs[1], key), abs=1e-6)
     # The neighbours really trained something else.
     assert len({round(o.metrics["test_loss"], 6) for o in packed}) == 4
-    assert {r.data.tags["ablab.pack_size"] for r in all_runs(store)} == {"1", "4"}
-    assert {r.data.tags["ablab.engine"] for r in all_runs(store)} == {"fused"}
+    assert {r.data.tags[PACK_SIZE] for r in all_runs(store)} == {"1", "4"}
+    assert {r.data.tags[ENGINE] for r in all_runs(store)} == {"fused"}
 
 
 def test_batch_norm_keeps_moving_statistics_per_model(store, workdir):
@@ -154,11 +155,11 @@ def test_a_diverging_model_fails_alone_and_its_pack_trains_on(store, workdir):
     assert outcomes[1].error is None
     assert outcomes[1].metrics["test_accuracy"] == pytest.approx(reference.metrics["test_accuracy"], abs=1e-6)
     pack_runs = {
-        r.data.tags["ablab.run_key"]: r for r in all_runs(store) if r.data.tags["ablab.pack_size"] == "2"
+        r.data.tags[RUN_KEY]: r for r in all_runs(store) if r.data.tags[PACK_SIZE] == "2"
     }
     failed, finished = pack_runs[outcomes[0].run_key], pack_runs[outcomes[1].run_key]
-    assert failed.info.status == "FAILED" and failed.data.tags["ablab.diverged"] == "true"
-    assert failed.data.tags["ablab.error"].startswith("Diverged: loss became nan at epoch 1")
+    assert failed.info.status == "FAILED" and failed.data.tags[DIVERGED] == "true"
+    assert failed.data.tags[ERROR].startswith("Diverged: loss became nan at epoch 1")
     assert "test_accuracy" not in failed.data.metrics
     assert [m.step for m in MlflowClient(store).get_metric_history(failed.info.run_id, "loss")] == [1]
     assert finished.info.status == "FINISHED" and len(curve(store, finished, "loss")) == 2
@@ -177,7 +178,7 @@ def test_a_fused_run_is_recorded_like_a_keras_run(store, workdir):
         cfg, choices = compose_run(overrides)
         metrics = train(cfg, choices=choices, overrides=overrides, base_dir=workdir)
         assert set(metrics) == {"test_loss", "test_accuracy", "train_seconds", "param_count"}
-    runs = {r.data.tags["ablab.engine"]: r for r in all_runs(store)}
+    runs = {r.data.tags[ENGINE]: r for r in all_runs(store)}
     keras_run, fused_run = runs["keras"], runs["fused"]
     assert fused_run.info.status == keras_run.info.status == "FINISHED"
     assert set(fused_run.data.params) == set(keras_run.data.params)
@@ -228,7 +229,7 @@ def test_other_optimizers_and_keras_extras_are_applied_by_keras(overrides):
 def test_keras_fit_repeats_its_shuffled_order_every_epoch():
     """Why the fused engine keeps one row order per model: under keras.utils.set_random_seed,
     fit's shuffle restarts from the same seed each epoch (if Keras changes this, so must
-    ablab.fused.models.row_order)."""
+    ablab.run.engines.fused.models.row_order)."""
 
     class FirstRow(keras.Model):
         def __init__(self):
@@ -275,7 +276,7 @@ def test_a_model_with_its_own_train_step_trains_on_keras_and_says_why(store, wor
     custom.config.model._target_ = "ownstep.own_step"
     outcomes = train_pack([plain, custom], workdir)
     assert all(o.error is None for o in outcomes)
-    engines = {r.data.tags["ablab.run_key"]: r.data.tags["ablab.engine"] for r in all_runs(store)}
+    engines = {r.data.tags[RUN_KEY]: r.data.tags[ENGINE] for r in all_runs(store)}
     assert [engines[o.run_key] for o in outcomes] == ["fused", "keras"]
     assert "trainer.engine=fused cannot train a model whose class OwnStep overrides train_step" in caplog.text
 
@@ -328,9 +329,9 @@ def test_an_ensemble_votes_over_members_trained_as_pack_models(store, workdir):
     """Member 0 of an ensemble is the single model of its seed: equal in the same pack."""
     single, ensemble = members(store, ["optimizer=adam"], ["optimizer=adam", "ensemble=soft_vote"])
     outcomes = train_pack([single, ensemble], workdir)
-    runs = {r.data.tags["ablab.run_key"]: r for r in all_runs(store)}
+    runs = {r.data.tags[RUN_KEY]: r for r in all_runs(store)}
     voted = runs[outcomes[1].run_key]
-    assert voted.data.tags["ablab.member_seeds"] == "0,1000,2000"
+    assert voted.data.tags[MEMBER_SEEDS] == "0,1000,2000"
     member_accuracy = [
         m.value for m in MlflowClient(store).get_metric_history(voted.info.run_id, "member_test_accuracy")
     ]

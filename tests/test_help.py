@@ -49,7 +49,7 @@ def probe(argv: list[str], cwd, imports: str = "") -> tuple[dict, subprocess.Com
     code = (
         "import json, sys\n"
         f"sys.argv = ['ablab-train', *{argv!r}]\n"
-        "from ablab.train import main\n"
+        "from ablab.cli.train import main\n"
         "code = 0\n"
         "try:\n    main()\nexcept SystemExit as e:\n    code = e.code\n"
         f"{imports}\n"
@@ -73,7 +73,10 @@ def test_help_cfg_and_info_never_import_tensorflow_or_mlflow(flag, tmp_path):
 def test_a_study_refused_while_planning_never_imports_tensorflow(tmp_path):
     """Reading the study, planning its arms and checking the store come before TensorFlow: only
     validation (building each arm's model) imports it, once the study is sound."""
-    planning = "import ablab.fused.pack_file, ablab.fused.support, ablab.study.jobs, ablab.study.packing"
+    planning = (
+        "import ablab.run.engines.fused.pack_file, ablab.run.engines.fused.support, ablab.study.jobs, "
+        "ablab.study.packing"
+    )
     loaded, result = probe(["study=seed", "study.factors.activation=[nosuch]"], tmp_path, planning)
     assert (loaded["code"], loaded["tensorflow"], loaded["keras"]) == (2, False, False), result.stderr[-2000:]
     assert "option(s) ['nosuch'] not found in conf/activation/" in result.stderr

@@ -5,7 +5,8 @@ from __future__ import annotations
 from mlflow.tracking import MlflowClient
 from omegaconf import OmegaConf
 
-from ablab.run_key import run_key
+from ablab.config.run_key import run_key
+from ablab.tracking.tags import SEARCH
 from conftest import compose_run, run_cli
 
 
@@ -25,7 +26,7 @@ def test_optuna_search_logs_every_trial_and_returns_the_objective(store, workdir
     experiment = client.get_experiment_by_name("hpo_adam_lr_width")
     runs = client.search_runs([experiment.experiment_id])
     assert len(runs) == 2 and {r.info.status for r in runs} == {"FINISHED"}
-    assert {r.data.tags["ablab.search"] for r in runs} == {"adam_lr_width"}
+    assert {r.data.tags[SEARCH] for r in runs} == {"adam_lr_width"}
     for run in runs:
         params = run.data.params
         assert (params["initializer.name"], params["activation.name"], params["optimizer.name"]) == (

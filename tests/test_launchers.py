@@ -7,7 +7,8 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from mlflow.tracking import MlflowClient
 
-from ablab.tracking import search_all_runs
+from ablab.tracking.client import search_all_runs
+from ablab.tracking.tags import ARM, RUN_KEY
 from conftest import CONF_DIR, run_cli
 from test_study_sweeper import write_conf
 
@@ -45,7 +46,7 @@ def test_study_through_submitit_local(store, workdir, monkeypatch):
     assert code == 0
     client = MlflowClient(store)
     runs = search_all_runs(client, [client.get_experiment_by_name("tiny").experiment_id])
-    children = {r.data.tags["ablab.arm"]: r for r in runs if "ablab.run_key" in r.data.tags}
+    children = {r.data.tags[ARM]: r for r in runs if RUN_KEY in r.data.tags}
     assert set(children) == {"baseline", "activation=relu"}
     assert {r.info.status for r in runs} == {"FINISHED"}  # the parent too
     assert all("test_accuracy" in r.data.metrics for r in children.values())

@@ -12,16 +12,16 @@ import time
 import pytest
 from mlflow.tracking import MlflowClient
 
-from ablab.liveness import HEARTBEAT_ENV, Heartbeat, owner_gone, owner_tags
-from ablab.stale_runs import describe, reap_stale_runs
-from ablab.tags import HEARTBEAT_AT, KILLED_REASON, OWNER_HOST, OWNER_PID
-from ablab.tracking import ensure_experiment, fail_run, start_run
+from ablab.tracking.client import ensure_experiment, fail_run, start_run
+from ablab.tracking.liveness import HEARTBEAT_ENV, Heartbeat, owner_gone, owner_tags
+from ablab.tracking.stale_runs import describe, reap_stale_runs
+from ablab.tracking.tags import HEARTBEAT_AT, KILLED_REASON, OWNER_HOST, OWNER_PID, OWNER_PID_START
 
 # A process that opens a run the way both engines do, says so, then waits to be killed.
 OWNER = """
 import sys, time
 from mlflow.tracking import MlflowClient
-from ablab.tracking import ensure_experiment, start_run
+from ablab.tracking.client import ensure_experiment, start_run
 client = MlflowClient(sys.argv[1])
 recorder = start_run(client, ensure_experiment(client, "zombies"), "doomed", {})
 print(recorder.run_id, flush=True)
@@ -103,7 +103,7 @@ def test_the_heartbeat_thread_refreshes_open_runs_only(store, monkeypatch):
 def test_owner_is_only_declared_gone_when_it_is_sure(state):
     tags = owner_tags()
     if state == "reused":  # this pid, but started at another time: not the owner any more
-        tags["ablab.owner.pid_start"] = "1"
+        tags[OWNER_PID_START] = "1"
         assert owner_gone(tags)
     elif state == "other host":
         tags[OWNER_HOST] = "another-host"

@@ -9,6 +9,7 @@ import pytest
 from ablab.datasets import load_dataset
 from ablab.errors import ConfigError
 from ablab.models import build_model
+from ablab.tracking.tags import ENGINE
 from conftest import TINY, all_runs, compose_run, run_cli, sqlite_uri
 
 USER_PACKAGE = '''
@@ -76,7 +77,7 @@ def test_cnn_trains_on_mnist_5k_images(store, workdir, monkeypatch):
     assert run_cli(monkeypatch, *args, f"hydra.run.dir={workdir}/outputs") == 0
     (run,) = all_runs(store)
     assert run.info.status == "FINISHED" and run.data.tags["model"] == "cnn"
-    assert run.data.tags["ablab.engine"] == "keras"
+    assert run.data.tags[ENGINE] == "keras"
     assert 0.0 <= run.data.metrics["test_accuracy"] <= 1.0
 
 

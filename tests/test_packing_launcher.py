@@ -7,7 +7,8 @@ import subprocess
 import pytest
 from mlflow.tracking import MlflowClient
 
-from ablab.startup import with_packing_launcher
+from ablab.cli.startup import with_packing_launcher
+from ablab.tracking.tags import ENGINE, HYDRA_OVERRIDES, PACK_SIZE
 from conftest import all_runs, sqlite_uri
 from test_cli import ablab_train, cli_env
 
@@ -37,7 +38,7 @@ def test_a_fused_sweep_trains_in_one_pack_and_a_diverging_run_fails_alone(tmp_pa
     # One Hydra job trained the four runs; each run is its own MLflow run, tagged as packed.
     assert sorted(p.name for p in (tmp_path / "multirun").iterdir()) == ["0", "multirun.yaml", "packs"]
     runs = all_runs(sqlite_uri(tmp_path))
-    assert len(runs) == 4 and {r.data.tags["ablab.pack_size"] for r in runs} == {"4"}
+    assert len(runs) == 4 and {r.data.tags[PACK_SIZE] for r in runs} == {"4"}
     status = {
         (r.data.params["trainer.seed"], r.data.params["optimizer.learning_rate"]): r.info.status for r in runs
     }
@@ -50,7 +51,7 @@ def test_a_fused_sweep_trains_in_one_pack_and_a_diverging_run_fails_alone(tmp_pa
     # Each run keeps the overrides of its own job, not the pack's.
     client = MlflowClient(sqlite_uri(tmp_path))
     for run in runs:
-        overrides = run.data.tags["hydra_overrides"].split()
+        overrides = run.data.tags[HYDRA_OVERRIDES].split()
         assert overrides[0] == f"trainer.seed={run.data.params['trainer.seed']}"
         assert not any(o.startswith("+pack") for o in overrides)
         assert [m.step for m in client.get_metric_history(run.info.run_id, "loss")] == (
@@ -64,7 +65,7 @@ def test_a_keras_sweep_is_not_packed(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Fused engine" not in result.stdout + result.stderr
     assert sorted(p.name for p in (tmp_path / "multirun").iterdir() if p.is_dir()) == ["0", "1"]
-    assert {r.data.tags["ablab.engine"] for r in all_runs(sqlite_uri(tmp_path))} == {"keras"}
+    assert {r.data.tags[ENGINE] for r in all_runs(sqlite_uri(tmp_path))} == {"keras"}
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
+from ablab.tracking.tags import OWNER_PID
 from test_study_sweeper import study_runs, write_conf
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,4 +61,4 @@ def test_a_study_on_a_local_ray_cluster_finishes_every_run(tmp_path):
     assert len(parents) == 1 and len(children) == 4
     assert {r.info.status for r in parents + children} == {"FINISHED"}
     # Each run trained in a Ray worker, not in the launching process.
-    assert {c.data.tags["ablab.owner.pid"] for c in children} != {parents[0].data.tags["ablab.owner.pid"]}
+    assert {c.data.tags[OWNER_PID] for c in children} != {parents[0].data.tags[OWNER_PID]}

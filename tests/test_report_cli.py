@@ -1,4 +1,4 @@
-"""``ablab-report`` / ``python -m ablab.report``: flags, printed table, exit codes."""
+"""``ablab-report`` / ``python -m ablab.cli.report``: flags, printed table, exit codes."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ablab.report.cli import main
+from ablab.cli.report import main
 from test_report_synthetic import new_store, write_demo
 
 
@@ -44,7 +44,7 @@ def test_unknown_metric_exits_2_listing_metrics(demo, tmp_path: Path, capsys) ->
 
 def test_python_dash_m_lists_studies(demo) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "ablab.report", "--list", "--tracking-uri", demo.uri],
+        [sys.executable, "-m", "ablab.cli.report", "--list", "--tracking-uri", demo.uri],
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr

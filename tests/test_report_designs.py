@@ -14,8 +14,8 @@ import pytest
 from scipy.stats import t as student_t
 
 from ablab.report import make_report
-from ablab.study.sequential import SeedSchedule, nominal_levels
-from ablab.tags import DIRECTION, MARGIN, METRIC, SEED_SCHEDULE
+from ablab.stats.sequential import SeedSchedule, nominal_levels
+from ablab.tracking.tags import DIRECTION, MARGIN, METRIC, SEED_SCHEDULE
 from test_report_synthetic import Job, StudyWriter, new_store
 
 LADDER = {  # seed -> value per step; each step keeps the ones before it

@@ -13,13 +13,13 @@ from scipy import optimize
 from scipy.stats import nct
 from scipy.stats import t as student_t
 
-from ablab.report.effects import (
+from ablab.stats.comparisons import ablation_table
+from ablab.stats.effects import (
     MIN_BOOTSTRAP_N,
     independent_effects,
     paired_effects,
     probability_of_improvement,
 )
-from ablab.report.stats import ablation_table
 
 ARM = np.array([0.412, 0.431, 0.405, 0.447, 0.420])
 REFERENCE = np.array([0.401, 0.418, 0.409, 0.421, 0.399])

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from ablab.report import MetricNotFound, make_report
-from ablab.report.launch import load_launch
+from ablab.report.launch_record import load_launch
 from ablab.report.metric import choose_metric
 from test_report_synthetic import Job, StudyWriter, new_store
 

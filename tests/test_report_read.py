@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from ablab.report.launch import load_launch
+from ablab.report.launch_record import load_launch
 from ablab.report.read import cast_param, search_all_runs
-from ablab.tags import PARENT_RUN_ID, RUN_KEY, tag_column
+from ablab.tracking.tags import PARENT_RUN_ID, RUN_KEY, tag_column
 from test_report_synthetic import BASELINE, HE_NORMAL, Job, StudyWriter, new_store, write_demo
 
 

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from scipy.stats import t as student_t
 
-from ablab.report.convergence import curve_summary
-from ablab.report.stats import ablation_table, compare, holm
+from ablab.stats.comparisons import ablation_table, compare, holm
+from ablab.stats.convergence import curve_summary
 
 
 def test_holm_on_a_known_example() -> None:

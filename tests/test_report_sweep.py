@@ -15,9 +15,9 @@ from mlflow.entities import Metric
 from mlflow.tracking import MlflowClient
 from scipy.stats import t as student_t
 
+from ablab.errors import StudyNotFound
 from ablab.report import make_report
-from ablab.report.errors import StudyNotFound
-from ablab.tags import ARM, HYDRA_OVERRIDES
+from ablab.tracking.tags import ARM, HYDRA_OVERRIDES
 from test_report_synthetic import new_store
 
 VALUES = {  # (activation, seed) -> test_accuracy
@@ -68,6 +68,6 @@ def test_a_reference_that_is_not_an_arm_is_refused_with_the_arms(tmp_path: Path)
     uri = _plain_sweep(tmp_path)
     with pytest.raises(StudyNotFound, match="arms: activation=relu, activation=sigmoid"):
         make_report(uri, sweep="ablab", reference="activation=tanh", out_root=tmp_path / "reports")
-    command = [sys.executable, "-m", "ablab.report", "--sweep", "nope", "--tracking-uri", uri]
+    command = [sys.executable, "-m", "ablab.cli.report", "--sweep", "nope", "--tracking-uri", uri]
     cli = subprocess.run([*command, "--out", str(tmp_path)], capture_output=True, text=True)
     assert cli.returncode == 2 and "no experiment named 'nope'" in cli.stderr

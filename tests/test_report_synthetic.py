@@ -16,7 +16,7 @@ from pathlib import Path
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
-from ablab.tags import (
+from ablab.tracking.tags import (
     ARM,
     CHANGED,
     DESIGN,

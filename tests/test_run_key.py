@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ablab.run_key import run_key
+from ablab.config.run_key import run_key
 from conftest import compose_run
 
 

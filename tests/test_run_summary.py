@@ -44,4 +44,4 @@ def test_a_run_ends_with_its_summary_quietly_and_logs_it_to_train_log(store, wor
         assert noise not in result.stderr + result.stdout, noise
     # The job log holds the run's lines, with time and logger.
     log = (workdir / "outputs" / "run" / "train.log").read_text()
-    assert "[ablab.train][INFO] - Run FINISHED" in log and run.info.run_id in log
+    assert "[ablab.cli.train][INFO] - Run FINISHED" in log and run.info.run_id in log

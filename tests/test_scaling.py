@@ -8,7 +8,7 @@ import pytest
 from keras.src.trainers.data_adapters.array_slicing import train_validation_split
 
 from ablab.datasets import Splits, load_dataset
-from ablab.scaling import fit_rows, scale_splits
+from ablab.datasets.scaling import fit_rows, scale_splits
 from conftest import compose_run
 
 

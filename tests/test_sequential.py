@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 
 from ablab.errors import ConfigError
-from ablab.study.sequential import (
+from ablab.stats.sequential import (
     AT_MAX,
     BETTER,
     CONTINUE,

@@ -9,10 +9,11 @@ import pytest
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 
+from ablab.run.validation import validate
 from ablab.study.design import plan_arms
 from ablab.study.jobs import plan_jobs
 from ablab.study.spec import read_study
-from ablab.validation import validate
+from ablab.tracking.tags import ARM, CHANGED, ENGINE
 from conftest import CONF_DIR, compose_run
 from test_study_sweeper import ablab_train, client_for, study_runs
 
@@ -105,10 +106,10 @@ def test_tiny_series_study_runs_end_to_end(tmp_path, blank_store):
     parents, children = study_runs(client, "series")
     assert len(parents) == 1 and parents[0].info.status == "FINISHED"
     assert {c.info.status for c in children} == {"FINISHED"}
-    runs = {c.data.tags["ablab.arm"]: c for c in children}
+    runs = {c.data.tags[ARM]: c for c in children}
     assert sorted(runs) == sorted(LADDER)
     # The preset's fused engine trains every step, batch norm, dropout and the ensemble included.
-    assert {run.data.tags["ablab.engine"] for run in runs.values()} == {"fused"}
+    assert {run.data.tags[ENGINE] for run in runs.values()} == {"fused"}
     one_model = 784 * 8 + 8 + 8 * 10 + 10
     assert runs["baseline"].data.metrics["param_count"] == one_model
     assert runs["+normalization=batchnorm"].data.metrics["param_count"] == one_model + 4 * 8
@@ -116,4 +117,4 @@ def test_tiny_series_study_runs_end_to_end(tmp_path, blank_store):
     assert ensemble.data.metrics["param_count"] == 3 * (one_model + 4 * 8)
     history = client.get_metric_history(ensemble.info.run_id, "member_test_accuracy")
     assert sorted(m.step for m in history) == [0, 1, 2]
-    assert ensemble.data.tags["ablab.changed"] == ",".join(FULL)
+    assert ensemble.data.tags[CHANGED] == ",".join(FULL)

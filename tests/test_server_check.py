@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 
 from ablab.errors import TrackingUnavailable
-from ablab.server_check import WAIT_ENV, check_tracking_server
+from ablab.tracking.server_check import WAIT_ENV, check_tracking_server
 from conftest import compose_run, run_cli
 from test_study_sweeper import write_conf
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from ablab.run_key import run_key
-from ablab.train import train
+from ablab.cli.train import train
+from ablab.config.run_key import run_key
 from conftest import TINY, all_runs, compose_run
 
 ROOT = Path(__file__).resolve().parents[1]

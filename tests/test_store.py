@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from ablab.store import empty_store, prepare_store
+from ablab.tracking.store import empty_store, prepare_store
 
 
 @pytest.fixture

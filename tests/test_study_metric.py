@@ -9,6 +9,7 @@ from omegaconf import open_dict
 from ablab.errors import ConfigError
 from ablab.report import make_report
 from ablab.study.spec import read_study
+from ablab.tracking.tags import ARM, DIRECTION, ENGINE, METRIC, ROLE, RUN_KEY
 from conftest import all_runs, compose_run, run_cli, sqlite_uri
 from test_report_synthetic import Job, StudyWriter, new_store
 
@@ -62,8 +63,8 @@ def test_minimize_turns_a_lower_mse_into_better(tmp_path):
     changed = {"optimizer": ["sgd", "adam"]}
     jobs = [Job("baseline", s) for s in range(3)] + [Job("optimizer=adam", s, changed) for s in range(3)]
     parent = writer.launch(jobs)
-    writer.client.set_tag(parent, "ablab.metric", "test_mse")
-    writer.client.set_tag(parent, "ablab.direction", "minimize")
+    writer.client.set_tag(parent, METRIC, "test_mse")
+    writer.client.set_tag(parent, DIRECTION, "minimize")
     for job, mse in zip(jobs, [30.0, 31.0, 29.0, 20.0, 20.0, 20.0], strict=True):
         writer.child(parent, job, {"test_mse": mse})
     folder = make_report(uri, parent_run_id=parent, out_root=tmp_path / "reports", log_to_mlflow=False)
@@ -80,15 +81,15 @@ def test_a_regression_study_compares_mse_and_says_lower_is_better(workdir, monke
     (workdir / "conf" / "study" / "tabular.yaml").write_text(REGRESSION_STUDY)
     assert run_cli(monkeypatch, "study=tabular", f"hydra.sweep.dir={workdir}/multirun") == 0
     runs = all_runs(sqlite_uri(workdir))
-    (parent,) = [r for r in runs if r.data.tags.get("ablab.role") == "study"]
-    children = [r for r in runs if "ablab.run_key" in r.data.tags]
-    assert (parent.data.tags["ablab.metric"], parent.data.tags["ablab.direction"]) == ("test_mse", "minimize")
+    (parent,) = [r for r in runs if r.data.tags.get(ROLE) == "study"]
+    children = [r for r in runs if RUN_KEY in r.data.tags]
+    assert (parent.data.tags[METRIC], parent.data.tags[DIRECTION]) == ("test_mse", "minimize")
     assert len(children) == 4 and all(r.info.status == "FINISHED" for r in children)
-    assert all(r.data.tags["ablab.engine"] == "fused" for r in children)  # regression fuses too
+    assert all(r.data.tags[ENGINE] == "fused" for r in children)  # regression fuses too
 
     (folder,) = (workdir / "reports" / "tabular").iterdir()
     table = pd.read_csv(folder / "table.csv").set_index("arm")
-    adam = [r.data.metrics["test_mse"] for r in children if r.data.tags["ablab.arm"] == "optimizer=adam"]
+    adam = [r.data.metrics["test_mse"] for r in children if r.data.tags[ARM] == "optimizer=adam"]
     assert table.loc["optimizer=adam", "mean"] == pytest.approx(sum(adam) / 2)
     report = (folder / "report.md").read_text()
     assert "test\\_mse" in report and "lower is better" in report  # markdown escapes the underscore

@@ -8,6 +8,7 @@ import time
 from mlflow.tracking import MlflowClient
 
 from ablab.study.progress import ended_children, study_progress
+from ablab.tracking.tags import PARENT_RUN_ID
 
 
 def test_bar_counts_ended_child_runs_of_its_launch_only(store):
@@ -15,8 +16,8 @@ def test_bar_counts_ended_child_runs_of_its_launch_only(store):
     experiment_id = client.create_experiment("study")
     parent = client.create_run(experiment_id).info.run_id
     other_parent = client.create_run(experiment_id).info.run_id
-    children = [client.create_run(experiment_id, tags={"mlflow.parentRunId": parent}) for _ in range(4)]
-    client.create_run(experiment_id, tags={"mlflow.parentRunId": other_parent})  # another launch's
+    children = [client.create_run(experiment_id, tags={PARENT_RUN_ID: parent}) for _ in range(4)]
+    client.create_run(experiment_id, tags={PARENT_RUN_ID: other_parent})  # another launch's
     assert ended_children(client, parent) == 0
 
     ending = ("FINISHED", "FAILED", "KILLED")

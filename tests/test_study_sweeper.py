@@ -14,7 +14,22 @@ from mlflow.tracking import MlflowClient
 from omegaconf import OmegaConf
 
 from ablab.study.bookkeeping import kill_study, open_study
-from ablab.tracking import search_all_runs
+from ablab.tracking.client import search_all_runs
+from ablab.tracking.tags import (
+    ARM,
+    CHANGED,
+    DESIGN,
+    DIVERGED,
+    ENGINE,
+    HYDRA_OVERRIDES,
+    PACK_SIZE,
+    PARENT_RUN_ID,
+    ROLE,
+    RUN_KEY,
+    SEED,
+    STUDY,
+    THREADS,
+)
 
 ABLAB_TRAIN = str(Path(sys.executable).with_name("ablab-train"))
 
@@ -73,8 +88,8 @@ def client_for(cwd: Path) -> MlflowClient:
 def study_runs(client: MlflowClient, name: str = "tiny"):
     experiment = client.get_experiment_by_name(name)
     runs = search_all_runs(client, [experiment.experiment_id])
-    parents = [r for r in runs if r.data.tags.get("ablab.role") == "study"]
-    children = [r for r in runs if "ablab.run_key" in r.data.tags]
+    parents = [r for r in runs if r.data.tags.get(ROLE) == "study"]
+    children = [r for r in runs if RUN_KEY in r.data.tags]
     return parents, children
 
 
@@ -97,20 +112,20 @@ def test_joblib_study_on_fresh_store_then_resume(tmp_path):
     parent = parents[0]
     assert parent.info.status == "FINISHED"
     assert parent.data.params == {"design": "ofat", "n_arms": "3", "n_seeds": "2", "n_planned": "6"}
-    assert {c.data.tags["mlflow.parentRunId"] for c in children} == {parent.info.run_id}
+    assert {c.data.tags[PARENT_RUN_ID] for c in children} == {parent.info.run_id}
     assert {c.info.status for c in children} == {"FINISHED"}
-    assert sorted((c.data.tags["ablab.arm"], c.data.tags["ablab.seed"]) for c in children) == sorted(
+    assert sorted((c.data.tags[ARM], c.data.tags[SEED]) for c in children) == sorted(
         (arm, seed) for arm in ("baseline", "activation=relu", "optimizer=adam") for seed in ("0", "1")
     )
     for child in children:
         tags = child.data.tags
-        assert tags["ablab.study"] == "tiny" and tags["ablab.design"] == "ofat"
+        assert tags[STUDY] == "tiny" and tags[DESIGN] == "ofat"
         expected_changed = {"baseline": "", "activation=relu": "activation", "optimizer=adam": "optimizer"}
-        assert tags["ablab.changed"] == expected_changed[tags["ablab.arm"]]
-        assert child.data.params["trainer.seed"] == tags["ablab.seed"]
+        assert tags[CHANGED] == expected_changed[tags[ARM]]
+        assert child.data.params["trainer.seed"] == tags[SEED]
         # 2 parallel jobs share the cores: each gets cores // 2 threads (1 on a 2-core machine).
-        assert child.data.tags["ablab.threads"] == str(max(1, (os.cpu_count() or 1) // 2))
-    assert len({c.data.tags["ablab.run_key"] for c in children}) == 6
+        assert child.data.tags[THREADS] == str(max(1, (os.cpu_count() or 1) // 2))
+    assert len({c.data.tags[RUN_KEY] for c in children}) == 6
     # Nothing leaked into the Default experiment.
     assert client.search_runs(["0"]) == []
 
@@ -128,7 +143,7 @@ def test_joblib_study_on_fresh_store_then_resume(tmp_path):
     assert again.returncode == 0, again.stderr[-3000:]
     assert "0 finished, 6 skipped" in again.stdout
 
-    by_arm = {(c.data.tags["ablab.arm"], c.data.tags["ablab.seed"]): c for c in children}
+    by_arm = {(c.data.tags[ARM], c.data.tags[SEED]): c for c in children}
     deleted = by_arm[("activation=relu", "1")]
     failed = by_arm[("optimizer=adam", "0")]
     client.delete_run(deleted.info.run_id)
@@ -142,8 +157,8 @@ def test_joblib_study_on_fresh_store_then_resume(tmp_path):
     assert "2 finished, 4 skipped" in resumed.stdout
     parents, children = study_runs(client)
     newest = max(parents, key=lambda p: p.info.start_time)
-    rerun = [c for c in children if c.data.tags["mlflow.parentRunId"] == newest.info.run_id]
-    assert sorted((c.data.tags["ablab.arm"], c.data.tags["ablab.seed"]) for c in rerun) == [
+    rerun = [c for c in children if c.data.tags[PARENT_RUN_ID] == newest.info.run_id]
+    assert sorted((c.data.tags[ARM], c.data.tags[SEED]) for c in rerun) == [
         ("activation=relu", "1"),
         ("optimizer=adam", "0"),
     ]
@@ -172,14 +187,14 @@ def test_failing_and_diverging_arms_are_isolated(tmp_path):
     assert "failed in optimizer=explode" in result.stdout and "loss became nan" in result.stdout
 
     parents, children = study_runs(client_for(tmp_path))
-    status = {c.data.tags["ablab.arm"]: c.info.status for c in children}
+    status = {c.data.tags[ARM]: c.info.status for c in children}
     assert status == {
         "baseline": "FINISHED",
         "activation=tanh": "FINISHED",
         "activation=broken": "FAILED",
         "optimizer=explode": "FAILED",
     }
-    diverged = {c.data.tags["ablab.arm"] for c in children if c.data.tags.get("ablab.diverged") == "true"}
+    diverged = {c.data.tags[ARM] for c in children if c.data.tags.get(DIVERGED) == "true"}
     assert diverged == {"optimizer=explode"}
     assert parents[0].info.status == "FAILED"
     assert parents[0].data.tags["ablab.failed"] == "2"
@@ -204,20 +219,20 @@ def test_fused_study_packs_isolates_and_resumes(tmp_path):
     parents, children = study_runs(client)
     assert len(children) == 10 and parents[0].info.status == "FAILED"
     for child in children:
-        arm, tags = child.data.tags["ablab.arm"], child.data.tags
+        arm, tags = child.data.tags[ARM], child.data.tags
         assert child.info.status == ("FAILED" if arm == "optimizer=explode" else "FINISHED"), arm
-        assert tags["ablab.engine"] == "fused" and tags["ablab.pack_size"] == "5"
-        assert (tags.get("ablab.diverged") == "true") == (arm == "optimizer=explode")
-        assert tags["mlflow.parentRunId"] == parents[0].info.run_id
+        assert tags[ENGINE] == "fused" and tags[PACK_SIZE] == "5"
+        assert (tags.get(DIVERGED) == "true") == (arm == "optimizer=explode")
+        assert tags[PARENT_RUN_ID] == parents[0].info.run_id
         if child.info.status == "FINISHED":
             assert {"test_accuracy", "loss", "val_accuracy"} <= set(child.data.metrics)
         # Each run's own Hydra files, also for packed runs (whose Hydra job was the pack's).
         hydra_dir = Path(client.download_artifacts(child.info.run_id, ".hydra", str(tmp_path / "dl")))
         overrides = OmegaConf.to_container(OmegaConf.load(hydra_dir / "overrides.yaml"))
-        assert " ".join(overrides) == tags["hydra_overrides"] and f"ablab.arm:'{arm}'" in overrides[-1]
+        assert " ".join(overrides) == tags[HYDRA_OVERRIDES] and f"ablab.arm:'{arm}'" in overrides[-1]
         assert not any(o.startswith("+pack=") for o in overrides)
         assert OmegaConf.load(hydra_dir / "hydra.yaml").hydra.overrides.task == overrides
-        assert OmegaConf.load(hydra_dir / "config.yaml").trainer.seed == int(tags["ablab.seed"])
+        assert OmegaConf.load(hydra_dir / "config.yaml").trainer.seed == int(tags[SEED])
         # Packed runs, jobs in parallel: every run has its three splits as dataset inputs.
         inputs = client.get_run(child.info.run_id).inputs.dataset_inputs
         assert sorted(i.tags[0].value for i in inputs) == ["test", "train", "validation"]
@@ -251,6 +266,12 @@ def test_fused_study_packs_isolates_and_resumes(tmp_path):
     [
         ("{activation: [reluu]}", [], "option(s) ['reluu'] not found in conf/activation/"),
         ("{activaton: [relu]}", [], "'activaton' is neither a config group nor a config value"),
+        (
+            "{activaton: [relu]}",
+            [],
+            "use a group (initializer, activation, optimizer, dataset, model, scaling, normalization, "
+            "regularization, ensemble, trainer)",
+        ),
         ("{activation: [sigmoid]}", [], "baseline's own value"),
         ("{activation: []}", [], "empty list"),
         ("{activation: [relu]}", ["study.seeds=[1,1]"], "repeats [1]"),
@@ -292,8 +313,8 @@ def test_interrupted_study_leaves_nothing_running(tmp_path):
     client = client_for(tmp_path)
     parent_id = open_study(client, "tiny", "ofat", [], n_arms=1, n_seeds=1)
     experiment_id = client.get_run(parent_id).info.experiment_id
-    child = client.create_run(experiment_id, tags={"mlflow.parentRunId": parent_id})
-    finished = client.create_run(experiment_id, tags={"mlflow.parentRunId": parent_id})
+    child = client.create_run(experiment_id, tags={PARENT_RUN_ID: parent_id})
+    finished = client.create_run(experiment_id, tags={PARENT_RUN_ID: parent_id})
     client.set_terminated(finished.info.run_id, "FINISHED")
 
     assert kill_study(client, parent_id) == 1

@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from ablab.tracking import (
+from ablab.tracking.client import (
     config_entries,
     ensure_experiment,
     git_commit,
-    recorded_run,
     resolve_tracking_uri,
 )
-from conftest import all_runs, compose_run
+from ablab.tracking.tags import ERROR, RUN_NAME
+from conftest import all_runs, compose_run, recorded_run
 
 
 def test_tracking_uri_config_key_then_environment_then_start_directory(tmp_path, monkeypatch):
@@ -72,10 +72,10 @@ def test_recorded_run_ends_finished_failed_or_killed(store, workdir, error, stat
     (run,) = all_runs(store)
     assert run.info.status == status
     assert run.data.tags["activation"] == "relu"
-    assert run.data.tags["mlflow.runName"] == "a run"
+    assert run.data.tags[RUN_NAME] == "a run"
     # The buffered epoch is flushed whatever the ending: partial curves stay inspectable.
     assert [(m.step, m.value) for m in client.get_metric_history(run.info.run_id, "loss")] == [(1, 0.5)]
     if status == "FAILED":
-        assert run.data.tags["ablab.error"] == "RuntimeError: boom"
+        assert run.data.tags[ERROR] == "RuntimeError: boom"
         error_text = workdir / client.download_artifacts(run.info.run_id, "error.txt", str(workdir))
         assert "Traceback" in error_text.read_text() and "boom" in error_text.read_text()

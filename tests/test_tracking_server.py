@@ -22,7 +22,8 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from ablab.tracking import search_all_runs
+from ablab.tracking.client import search_all_runs
+from ablab.tracking.tags import ARM, ROLE, RUN_KEY, SEED
 from test_study_sweeper import ABLAB_TRAIN, write_conf
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "mlflow-server"
@@ -116,11 +117,11 @@ def test_study_runs_on_the_server_and_reports_from_it(mlflow_server, tmp_path):
     client = MlflowClient(uri)
     experiment = client.get_experiment_by_name("tiny")
     runs = search_all_runs(client, [experiment.experiment_id])
-    parents = [r for r in runs if r.data.tags.get("ablab.role") == "study"]
-    children = [r for r in runs if "ablab.run_key" in r.data.tags]
+    parents = [r for r in runs if r.data.tags.get(ROLE) == "study"]
+    children = [r for r in runs if RUN_KEY in r.data.tags]
     assert len(parents) == 1 and parents[0].info.status == "FINISHED"
     assert len(children) == 4 and {c.info.status for c in children} == {"FINISHED"}
-    assert sorted((c.data.tags["ablab.arm"], c.data.tags["ablab.seed"]) for c in children) == [
+    assert sorted((c.data.tags[ARM], c.data.tags[SEED]) for c in children) == [
         ("activation=relu", "0"), ("activation=relu", "1"), ("baseline", "0"), ("baseline", "1"),
     ]  # fmt: skip
     for child in children:

@@ -12,10 +12,11 @@ import pytest
 from mlflow.tracking import MlflowClient
 from omegaconf import OmegaConf
 
-import ablab.run_pipeline
+import ablab.run.pipeline
+from ablab.cli.train import train
+from ablab.config.run_key import run_key
 from ablab.errors import Diverged
-from ablab.run_key import run_key
-from ablab.train import train
+from ablab.tracking.tags import DIVERGED, ERROR, GIT_COMMIT, HYDRA_OVERRIDES, RUN_KEY
 from conftest import TINY, all_runs, compose_run, run_cli, sqlite_uri
 
 EPOCH_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
@@ -88,10 +89,10 @@ def test_tags_name_the_choices_overrides_versions_and_key(finished):
         "optimizer": "sgd",
         "dataset": "mnist_5k",
     }
-    assert tags["hydra_overrides"] == " ".join(finished.overrides)
+    assert tags[HYDRA_OVERRIDES] == " ".join(finished.overrides)
     for library in ("tensorflow", "keras", "hydra", "mlflow"):
         assert tags[f"version.{library}"][:1].isdigit(), library
-    assert tags["ablab.run_key"] == run_key(finished.cfg)
+    assert tags[RUN_KEY] == run_key(finished.cfg)
 
 
 def test_artifacts_config_learning_curve_and_summary(finished):
@@ -131,7 +132,7 @@ def test_mlflow_standard_source_tags(finished):
     assert tags["mlflow.source.type"] == "LOCAL"
     assert tags["mlflow.user"] == getpass.getuser()
     # A plain temporary folder is no git checkout: no commit claimed.
-    assert "mlflow.source.git.commit" not in tags and "git_commit" not in tags
+    assert GIT_COMMIT not in tags and "git_commit" not in tags
 
 
 def test_each_split_is_logged_as_a_dataset_input(finished):
@@ -179,22 +180,22 @@ def test_diverging_run_ends_failed_and_tagged(store):
         train(cfg, choices)
     (run,) = all_runs(store)
     assert run.info.status == "FAILED"
-    assert run.data.tags["ablab.diverged"] == "true"
-    assert run.data.tags["ablab.error"].startswith("Diverged: loss became nan at epoch 1")
+    assert run.data.tags[DIVERGED] == "true"
+    assert run.data.tags[ERROR].startswith("Diverged: loss became nan at epoch 1")
     history = MlflowClient(store).get_metric_history(run.info.run_id, "loss")
     assert [m.step for m in history] == [1] and math.isnan(history[0].value)
     assert "test_accuracy" not in run.data.metrics
 
 
 def test_run_failing_after_training_ends_failed_with_error_text(store, workdir, monkeypatch):
-    real_load = ablab.run_pipeline.load_dataset
+    real_load = ablab.run.pipeline.load_dataset
 
     def load_with_broken_test_set(cfg):
         """The real data, but test images one pixel row short: evaluate() fails after the fit."""
         splits = real_load(cfg)
         return dataclasses.replace(splits, x_test=splits.x_test[:, :-1])
 
-    monkeypatch.setattr(ablab.run_pipeline, "load_dataset", load_with_broken_test_set)
+    monkeypatch.setattr(ablab.run.pipeline, "load_dataset", load_with_broken_test_set)
     assert run_cli(monkeypatch, *TINY, f"hydra.run.dir={workdir}/outputs") != 0
 
     (run,) = all_runs(store)  # the default store, in the directory the command started in
@@ -203,7 +204,7 @@ def test_run_failing_after_training_ends_failed_with_error_text(store, workdir, 
     error_text = artifact_text(client, run, "error.txt", workdir)
     assert "Traceback" in error_text
     # The tag is one line that still carries the cause, which TF puts near the end.
-    tag = run.data.tags["ablab.error"]
+    tag = run.data.tags[ERROR]
     assert tag.startswith("InvalidArgumentError: ") and "\n" not in tag
     assert "[32,756]" in tag and "[32,756]" in error_text  # 27 x 28 pixels, not 784
     # The curves of the two epochs that did run are kept.

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from ablab.ui import open_command, runs_url
+from ablab.tracking.ui_links import open_command, runs_url
 
 ABLAB_UI = str(Path(sys.executable).with_name("ablab-ui"))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ablab.packaged import CONFIG_DIR
+from ablab.config.packaged import CONFIG_DIR
 from conftest import compose_run, run_cli
 
 

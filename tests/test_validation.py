@@ -7,7 +7,7 @@ from hydra.errors import MissingConfigException
 
 from ablab.errors import ConfigError
 from ablab.models import build_model
-from ablab.validation import validate
+from ablab.run.validation import validate
 from conftest import compose_run
 
 

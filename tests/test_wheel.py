@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from ablab.tracking import search_all_runs
+from ablab.tracking.client import search_all_runs
+from ablab.tracking.tags import RUN_KEY
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["trainer.epochs=1", "trainer.verbose=0", "hydra/launcher=basic"]
@@ -70,7 +71,7 @@ def finished_study(folder: Path, study: str) -> list:
     client = MlflowClient(f"sqlite:///{folder / 'mlflow.db'}")
     experiment = client.get_experiment_by_name(study)
     runs = search_all_runs(client, [experiment.experiment_id])
-    children = [r for r in runs if "ablab.run_key" in r.data.tags]
+    children = [r for r in runs if RUN_KEY in r.data.tags]
     assert children and all(r.info.status == "FINISHED" for r in children)
     assert list((folder / "reports" / study).glob("*/report.md")), f"no report for {study}"
     return children

@@ -8,7 +8,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from joblib import Parallel, delayed
 
-from ablab.study.launch_results import release_workers
+from ablab.study.job_results import release_workers
 from ablab.study.worker_warmup import joblib_options, warm_up_workers
 from conftest import CONF_DIR
 
@@ -26,7 +26,7 @@ SQLITE = "sqlite:///mlflow.db"
 
 def job_in_a_worker() -> tuple[int, bool, bool]:
     """(its process, whether TensorFlow and MLflow's database store were already imported,
-    whether its thread pools can still be sized, as ``ablab.runtime.configure_threads`` does at
+    whether its thread pools can still be sized, as ``ablab.run.runtime.configure_threads`` does at
     a job's start)."""
     import sys
 

@@ -1,4 +1,5 @@
-"""Errors a user can fix by changing a config value, a file or the command line."""
+"""Every error a user can fix by changing a config value, a file, the command line or a report
+flag: one hierarchy for the whole package, caught by the entry points and shown in one paragraph."""
 
 
 class ConfigError(ValueError):
@@ -19,3 +20,15 @@ class TrackingUnavailable(RuntimeError):
 
 class StudyBusy(RuntimeError):
     """Another live launch of the same study holds its lease: a second one would train twice."""
+
+
+class ReportError(ValueError):
+    """The report cannot be made as asked; the message says what was asked and what exists."""
+
+
+class StudyNotFound(ReportError):
+    """No study launch matches the given study name or parent run id."""
+
+
+class MetricNotFound(ReportError):
+    """The chosen metric is not logged by the study's runs (or not per epoch when --epoch asks)."""

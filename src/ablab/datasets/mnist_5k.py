@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-from ablab.cache import cache_dir
+from ablab.config.cache import cache_dir
 
 
 def _arrays() -> tuple[np.ndarray, np.ndarray]:

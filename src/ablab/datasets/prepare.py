@@ -10,9 +10,9 @@ import numpy as np
 from hydra.utils import get_method, instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from ablab.config.targets import target_import_problem
+from ablab.config.tasks import encode_labels, task_of
 from ablab.errors import ConfigError, DatasetUnavailable
-from ablab.targets import target_import_problem
-from ablab.tasks import encode_labels, task_of
 
 RawSplits = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 # dataset.* keys ablab itself reads; every other key is an argument of the loader, and

@@ -14,7 +14,7 @@ from typing import Any
 import keras
 from omegaconf import DictConfig, OmegaConf
 
-from ablab.tasks import task_of
+from ablab.config.tasks import task_of
 
 # keras.layers classes that normalize a layer's output as they are (Normalization needs adapt(),
 # SpectralNormalization wraps another layer).

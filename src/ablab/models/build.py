@@ -6,9 +6,9 @@ import keras
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
+from ablab.config.targets import target_import_problem
 from ablab.errors import ConfigError
 from ablab.models.blocks import Blocks
-from ablab.targets import target_import_problem
 
 BUILDER_SIGNATURE = "build(blocks, input_shape, outputs, **model_args) -> keras.Model"
 

@@ -1,7 +1,7 @@
 """Each planned run config's model, built once before anything trains: what planning inspects.
 
 The study sweeper fingerprints each arm's model (``ablab.models.fingerprint``) and weighs its
-training step (``ablab.fused.step_cost``) from the same build.
+training step (``ablab.run.engines.fused.step_cost``) from the same build.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import json
 import keras
 from omegaconf import DictConfig
 
+from ablab.config.run_key import result_settings
 from ablab.datasets import Splits, load_dataset
 from ablab.models.build import build_model
-from ablab.run_key import result_settings
 
 
 class ProbeModels:

@@ -1,11 +1,11 @@
 """The study report: from what MLflow holds to an ablation table, figures, Markdown/HTML/CSV.
 
-read.py (MLflow -> pandas) -> studies.py / launch.py (which runs answer a study launch) ->
-metric.py, convergence.py, stats.py (the numbers) -> summary.py (one Report) ->
-figures.py, cells.py, render.py (the outputs) -> build.py (make_report) -> cli.py.
+read.py (MLflow -> pandas) -> studies.py / launch_record.py / sweep.py (which runs answer a
+study launch) -> metric.py, convergence.py and ``ablab.stats`` (the numbers) -> findings.py (one
+Report) -> figures.py, cells.py, render.py (the outputs) -> make.py (make_report).
 """
 
-from ablab.report.build import make_report
-from ablab.report.errors import MetricNotFound, ReportError, StudyNotFound
+from ablab.errors import MetricNotFound, ReportError, StudyNotFound
+from ablab.report.make import make_report
 
 __all__ = ["make_report", "ReportError", "StudyNotFound", "MetricNotFound"]

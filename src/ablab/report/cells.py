@@ -6,7 +6,7 @@ import math
 
 import pandas as pd
 
-from ablab.report.summary import Report
+from ablab.report.findings import Report
 
 
 def _missing(value: object) -> bool:

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ablab.report.factorial import Factorial
 from ablab.report.figures import plain
+from ablab.stats.factorial import Factorial
 
 
 def path_plot(runs: pd.DataFrame, arms: list[str], metric_label: str) -> Figure | None:

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ablab.report.cells import ablation_headers, ablation_rows, number, p_value, p_with_test, signed
-from ablab.report.effects import MIN_BOOTSTRAP_N, POWER
-from ablab.report.summary import Report
+from ablab.report.findings import Report
+from ablab.stats.effects import MIN_BOOTSTRAP_N, POWER
 
 DETAIL_HEADERS = [
     "arm",
@@ -192,7 +192,7 @@ def sections(report: Report) -> list[Section]:
 
 SEED_NOTE = (
     "The study added seeds in rounds (the study.seeds schedule), only to arms still undecided. The "
-    "verdicts are the group-sequential test's (ablab.study.sequential): at each look a paired t-test "
+    "verdicts are the group-sequential test's (ablab.stats.sequential): at each look a paired t-test "
     "(better/worse) and TOST (equivalent) against a boundary from an alpha-spending function, with α "
     "split over the compared arms (Bonferroni), so the repeated looks do not inflate false positives. "
     "'running': undecided below the maximum (the study stopped early)."

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import pandas as pd
 from mlflow.tracking import MlflowClient
 
-from ablab.report.errors import MetricNotFound
+from ablab.errors import MetricNotFound
 from ablab.report.read import metric_histories
-from ablab.tags import DIRECTION, METRIC
+from ablab.tracking.tags import DIRECTION, METRIC
 
 EPOCH_CHOICES = ("last", "best")
 DEFAULT_METRIC = "test_accuracy"

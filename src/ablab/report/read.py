@@ -13,7 +13,7 @@ import pandas as pd
 from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
 
-from ablab.tracking import search_all_runs  # noqa: F401 - the report's readers import it from here
+from ablab.tracking.client import search_all_runs  # noqa: F401 - the report's readers import it from here
 
 
 def cast_param(text: str) -> Any:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ablab.report import cells
 from ablab.report.detail_cells import sections
-from ablab.report.summary import Report
+from ablab.report.findings import Report
 
 
 @dataclass(frozen=True)

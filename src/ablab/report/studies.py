@@ -8,9 +8,9 @@ from mlflow.entities import Run, ViewType
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from ablab.report.errors import StudyNotFound
+from ablab.errors import StudyNotFound
 from ablab.report.read import search_all_runs
-from ablab.tags import PARENT_RUN_ID, ROLE, ROLE_STUDY, STUDY
+from ablab.tracking.tags import PARENT_RUN_ID, ROLE, ROLE_STUDY, STUDY
 
 
 class StudyIndex:

@@ -11,10 +11,10 @@ from __future__ import annotations
 import pandas as pd
 from mlflow.tracking import MlflowClient
 
-from ablab.report.errors import StudyNotFound
-from ablab.report.launch import PLAN_COLUMNS, Launch
+from ablab.errors import StudyNotFound
+from ablab.report.launch_record import PLAN_COLUMNS, Launch
 from ablab.report.read import runs_frame, search_all_runs
-from ablab.tags import ARM, HYDRA_OVERRIDES, ROLE, tag_column
+from ablab.tracking.tags import ARM, HYDRA_OVERRIDES, ROLE, tag_column
 
 SEED_KEY = "trainer.seed"
 FINISHED = "FINISHED"

@@ -13,23 +13,23 @@ from collections.abc import Sequence
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from ablab.runtime import configure_threads, import_tensorflow
+from ablab.run.runtime import configure_threads, import_tensorflow
 from ablab.study.design import Arm
 
 
 def check_arms(arms: Sequence[tuple[Arm, DictConfig]], jobs: int | None = None) -> dict[str, int]:
-    """Each arm's step cost, once its config passed ``ablab.validation`` and no two arms build the
+    """Each arm's step cost, once its config passed ``ablab.run.validation`` and no two arms build the
     same model; raises ConfigError otherwise, before anything trains.
 
     ``jobs``: in a launcher worker, how many jobs share the cores. Building a model fixes TF's
     thread pools, so they are sized here as the worker's jobs would size them.
     """
     import_tensorflow()
-    from ablab.fused.step_cost import step_cost
     from ablab.models.fingerprint import Fingerprints
     from ablab.models.probe import ProbeModels
+    from ablab.run.engines.fused.step_cost import step_cost
+    from ablab.run.validation import validate
     from ablab.study.dead_factors import refuse_dead_factors
-    from ablab.validation import validate
 
     if not HydraConfig.initialized():  # a worker: the configs' ${hydra:...} values resolve as in a job
         HydraConfig.instance().set_config(arms[0][1])

@@ -14,8 +14,9 @@ from pathlib import Path
 from mlflow.entities import Param, RunStatus, RunTag
 from mlflow.tracking import MlflowClient
 
-from ablab.liveness import HEARTBEAT, owner_tags
-from ablab.tags import (
+from ablab.tracking.client import ensure_experiment, search_all_runs
+from ablab.tracking.liveness import HEARTBEAT, owner_tags
+from ablab.tracking.tags import (
     DESIGN,
     DESIGN_PARAM,
     KILLED_REASON,
@@ -30,7 +31,6 @@ from ablab.tags import (
     STUDY,
     count_tag,
 )
-from ablab.tracking import ensure_experiment, search_all_runs
 
 FINISHED = RunStatus.to_string(RunStatus.FINISHED)
 FAILED = RunStatus.to_string(RunStatus.FAILED)

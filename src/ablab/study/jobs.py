@@ -10,11 +10,11 @@ from typing import Any
 
 from omegaconf import DictConfig
 
+from ablab.config.run_key import result_settings, run_key
 from ablab.errors import ConfigError
-from ablab.run_key import result_settings, run_key
 from ablab.study.design import Arm
 from ablab.study.spec import StudySpec
-from ablab.tags import ARM, CHANGED, DESIGN, SEED, STUDY
+from ablab.tracking.tags import ARM, CHANGED, DESIGN, SEED, STUDY
 
 _PLAIN = re.compile(r"^[A-Za-z0-9_.\-/+:]+$")
 

@@ -2,7 +2,7 @@
 
 Jobs share a pack when the fused engine can train them side by side (``pack_key``). Packs are
 cut so every worker gets a similar share of the work: by the models' step costs when the caller
-weighed them (``ablab.fused.step_cost``), by model count otherwise; largest first.
+weighed them (``ablab.run.engines.fused.step_cost``), by model count otherwise; largest first.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import Any, Protocol
 
 from omegaconf import DictConfig, OmegaConf
 
-from ablab.fused.pack_file import write_pack
-from ablab.fused.support import pack_key
-from ablab.run_request import RunRequest
+from ablab.run.engines.fused.pack_file import write_pack
+from ablab.run.engines.fused.support import pack_key
+from ablab.run.request import RunRequest
 from ablab.study.jobs import Job, bookkeeping_overrides, quote
 
 

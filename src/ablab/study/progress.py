@@ -16,7 +16,7 @@ from mlflow.tracking import MlflowClient
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from ablab.tracking import search_all_runs
+from ablab.tracking.client import search_all_runs
 
 
 def ended_children(client: MlflowClient, parent_run_id: str) -> int:

@@ -11,9 +11,9 @@ from dataclasses import asdict
 import pandas as pd
 from mlflow.tracking import MlflowClient
 
-from ablab.study.sequential import arm_decisions, recorded_schedule
+from ablab.stats.sequential import arm_decisions
 from ablab.study.spec import StudySpec
-from ablab.tags import DIRECTION, MARGIN, METRIC, SEED_SCHEDULE
+from ablab.tracking.tags import DIRECTION, MARGIN, METRIC, SEED_SCHEDULE
 
 
 def study_tags(spec: StudySpec) -> dict[str, str]:
@@ -29,9 +29,9 @@ def study_tags(spec: StudySpec) -> dict[str, str]:
 
 def launch_decisions(client: MlflowClient, parent_run_id: str, alpha: float) -> pd.DataFrame:
     """Each compared arm's sequential decision so far (``sequential.arm_decisions``), from MLflow."""
-    from ablab.report.launch import load_launch
+    from ablab.report.findings import recorded_margin
+    from ablab.report.launch_record import load_launch, recorded_schedule
     from ablab.report.metric import choose_metric, study_metric
-    from ablab.report.summary import recorded_margin
 
     launch = load_launch(client, client.get_run(parent_run_id))
     schedule = recorded_schedule(launch.parent_tags)

@@ -13,9 +13,10 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from ablab.config.groups import RUN_GROUPS
 from ablab.errors import ConfigError
+from ablab.stats.sequential import SeedSchedule, read_schedule
 from ablab.study.design import DESIGNS, check_factors, check_seeds
-from ablab.study.sequential import SeedSchedule, read_schedule
 
 _ABSENT = object()
 # What a study node may hold (conf/study/*.yaml, README "Studies").
@@ -99,8 +100,8 @@ def read_study(
             if default is _ABSENT or key.split(".")[0] in ("hydra", "study", "tracking"):
                 raise ConfigError(
                     f"study key {key!r} is neither a config group nor a config value; use a group "
-                    "(initializer, activation, optimizer, dataset, model, trainer) or a dotted key "
-                    "such as optimizer.learning_rate."
+                    f"({', '.join(RUN_GROUPS)}) or a dotted key such as "
+                    "optimizer.learning_rate or trainer.epochs."
                 )
             if isinstance(default, DictConfig | list) or OmegaConf.is_config(default):
                 default = OmegaConf.to_container(default, resolve=True)
@@ -130,7 +131,7 @@ def read_study(
 def _metric_and_direction(raw: dict[str, Any], config: DictConfig) -> dict[str, str]:
     """``study.metric`` (default: the task's, test_accuracy or test_mse) and ``study.direction``
     (default: the known direction of that metric); a metric the run's task never logs is refused."""
-    from ablab.tasks import METRIC_DIRECTIONS, final_metric_names, task_of
+    from ablab.config.tasks import METRIC_DIRECTIONS, final_metric_names, task_of
 
     task = task_of(config)
     metric = raw.get("metric") or task.default_metric

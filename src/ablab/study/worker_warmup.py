@@ -17,7 +17,8 @@ from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from ablab.runtime import launcher_workers
+from ablab._compat import joblib_parallel_options
+from ablab.run.runtime import launcher_workers
 
 log = logging.getLogger(__name__)
 
@@ -39,11 +40,9 @@ def warm_up_workers(launcher: Mapping[str, Any], runs: int, tracking_uri: str) -
 def joblib_options(launcher: Mapping[str, Any]) -> dict[str, Any]:
     """The ``Parallel`` options Hydra's joblib launcher passes, so its launch finds the warm
     workers: loky reuses its processes only for the same options."""
-    from hydra_plugins.hydra_joblib_launcher._core import process_joblib_cfg
-
     options = {key: value for key, value in launcher.items() if key != "_target_"}
     options["backend"] = "loky"  # as the launcher sets it
-    process_joblib_cfg(options)
+    joblib_parallel_options(options)
     return options
 
 
@@ -62,11 +61,11 @@ def _warm(options: dict[str, Any], workers: int, tracking_uri: str) -> list[int]
 def import_training_code(tracking_uri: str) -> int:
     """What a training job imports (TensorFlow without its start-up notices) and its first
     client on ``tracking_uri`` loads; returns the pid."""
-    from ablab.runtime import import_tensorflow
-    from ablab.store import load_store_module
+    from ablab.run.runtime import import_tensorflow
+    from ablab.tracking.store import load_store_module
 
     import_tensorflow()
-    import ablab.run_pipeline  # noqa: F401
+    import ablab.run.pipeline  # noqa: F401
 
     load_store_module(tracking_uri)
 

@@ -27,7 +27,7 @@ def user_config_dirs() -> list[Path]:
 
 class UserConfigSearchPath(SearchPathPlugin):
     def manipulate_search_path(self, search_path: ConfigSearchPath) -> None:
-        from ablab.packaged import CONFIG_DIR
+        from ablab.config.packaged import CONFIG_DIR
 
         packaged = Path(CONFIG_DIR).resolve()
         mains = [e for e in search_path.get_path() if e.provider == "main"]

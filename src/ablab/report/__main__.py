@@ -1,3 +1,0 @@
-from ablab.report.cli import main
-
-main()

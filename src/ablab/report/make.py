@@ -1,0 +1,157 @@
+"""make_report: find the study launch, compute the table, draw, write the files, log them to MLflow."""
+
+from __future__ import annotations
+
+import io
+import re
+import warnings
+from datetime import datetime
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+from mlflow.exceptions import MlflowException
+
+from ablab.report import design_figures, figures
+from ablab.report.findings import Report, summarise
+from ablab.report.launch_record import load_launch
+from ablab.report.render import Picture, to_html, to_markdown, to_terminal, write_csv
+from ablab.report.studies import find_launch, open_client
+from ablab.report.sweep import load_sweep
+from ablab.stats.comparisons import ALPHA
+from ablab.tracking.stale_runs import describe, reap_stale_runs
+
+ARTIFACT_FOLDER = "report"
+
+
+def make_report(
+    tracking_uri: str,
+    *,
+    parent_run_id: str | None = None,
+    study: str | None = None,
+    metric: str | None = None,
+    out_root: str | Path = "reports",
+    epoch: str | None = None,
+    higher_is_better: bool | None = None,
+    alpha: float = ALPHA,
+    margin: float | None = None,
+    log_to_mlflow: bool = True,
+    echo: bool = False,
+    sweep: str | None = None,
+    reference: str | None = None,
+) -> Path:
+    """Write report.md, report.html, table.csv and the figures to ``out_root/<study>/<timestamp>/``
+    and (``log_to_mlflow``) under ``report/`` on the study's parent run; returns the folder.
+
+    Picks the launch by ``parent_run_id``, else the latest launch of ``study``, else the latest
+    launch of any study. ``metric`` (default: the study's, else test_accuracy), ``higher_is_better``
+    and ``margin`` (equivalence, in the metric's units) default to what the study recorded.
+    ``epoch`` ("last"/"best") reads a per-epoch ``metric``. ``echo`` prints
+    the terminal table. ``sweep`` names the experiment of a plain Hydra multirun to report instead
+    (``reference``: its reference arm, default the first; nothing is logged to MLflow, there is
+    no parent run). Raises ReportError (StudyNotFound, MetricNotFound) for bad input.
+    """
+    client = open_client(tracking_uri)
+    if sweep:
+        parent, launch = None, load_sweep(client, sweep, reference)
+    else:
+        parent = find_launch(client, study, parent_run_id)
+        # Runs left RUNNING by a launch that died are marked KILLED first, and the report says so.
+        stale = describe(reap_stale_runs(client, [parent.info.experiment_id]))
+        if stale:
+            parent = client.get_run(parent.info.run_id)
+        launch = load_launch(client, parent)
+        launch.notes.extend([stale] if stale else [])
+    report = summarise(client, launch, metric, epoch, higher_is_better, alpha, margin)
+    pictures = draw(report)
+    folder = _new_folder(Path(out_root), report.launch.study, report.created)
+    for picture in pictures:
+        (folder / picture.filename).write_bytes(picture.png)
+    (folder / "report.md").write_text(to_markdown(report, pictures), encoding="utf-8")
+    (folder / "report.html").write_text(to_html(report, pictures), encoding="utf-8")
+    write_csv(report, folder / "table.csv")
+    if echo:
+        print(to_terminal(report))
+        print(f"\nReport written to {folder}")
+    if log_to_mlflow and parent is not None:
+        try:
+            client.log_artifacts(parent.info.run_id, str(folder), ARTIFACT_FOLDER)
+        except (MlflowException, OSError) as error:
+            # The files on disk are the report; failing to copy them must not lose them.
+            warnings.warn(
+                f"report written to {folder} but not logged to run {parent.info.run_id}: {error}",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+    return folder
+
+
+def draw(report: Report) -> list[Picture]:
+    """The figures that have data, as PNG bytes (nothing to draw for a study without runs)."""
+    launch, metric = report.launch, report.metric
+    made = [
+        (
+            "learning_curves.png",
+            "Learning curves",
+            f"Validation (solid) and training (dashed) accuracy per epoch; line: mean over seeds, band: "
+            f"min–max over seeds; dotted grey: the {launch.reference_arm} arm's validation mean.",
+            figures.learning_curves(report.curves, launch.arms, launch.reference_arm),
+        ),
+        (
+            "effect.png",
+            "Effect vs reference",
+            f"Δ {metric.label} vs {_compared_with(report)} with its 95% confidence interval; green: "
+            "better, red: worse (Holm-adjusted), grey: equivalent, inconclusive or untested.",
+            figures.effect_plot(report.table, metric.label, metric.delta_unit, launch.reference_arm),
+        ),
+        (
+            "seeds.png",
+            "Seeds per arm",
+            f"{metric.label} of every finished run, one dot per seed; bar: the arm mean.",
+            figures.seed_strip(report.runs, launch.arms, metric.label),
+        ),
+    ]
+    if launch.design == "ladder":
+        made.append(
+            (
+                "path.png",
+                "Ablation path",
+                f"{metric.label} along the ladder, one step per change; dots: seeds, line: the means.",
+                design_figures.path_plot(report.runs, launch.arms, metric.label),
+            )
+        )
+    if launch.design == "factorial":
+        made.append(
+            (
+                "interactions.png",
+                "Interactions",
+                f"Mean {metric.label} per level of one factor, one line per level of another.",
+                design_figures.interaction_plot(report.runs, report.factorial, metric.label),
+            )
+        )
+    return [Picture(name, title, caption, _png(figure)) for name, title, caption, figure in made if figure]
+
+
+def _compared_with(report: Report) -> str:
+    return "the previous step" if report.baseline_table is not None else report.launch.reference_arm
+
+
+def _png(figure: Figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110)
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def _new_folder(out_root: Path, study: str, created: datetime) -> Path:
+    """``out_root/<study>/<YYYYmmdd-HHMMSS>``; a second report in the same second gets ``-2``."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", study).strip("._") or "study"
+    base = out_root / safe / f"{created:%Y%m%d-%H%M%S}"
+    folder, number = base, 1
+    while True:
+        try:
+            folder.mkdir(parents=True)
+            return folder
+        except FileExistsError:
+            number += 1
+            folder = base.with_name(f"{base.name}-{number}")
