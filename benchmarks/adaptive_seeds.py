@@ -1,12 +1,14 @@
 """Adaptive seeds vs fixed designs on synthetic effects: seeds spent and decisions reached.
 
 Each simulated arm has paired differences (arm - reference) ~ Normal(effect, sd) per seed. The
-adaptive schedule looks after start, start+step, ..., max seeds (ablab.study.sequential); the
+adaptive schedule looks after start, start+step, ..., max seeds (ablab.stats.sequential); the
 fixed designs run `start` or `max` seeds and test once (t-test for better/worse, TOST for
 equivalent, both at alpha). No training and no MLflow: the study's statistics only.
 
     python benchmarks/adaptive_seeds.py                      # 3 -> 11 seeds by 2, 20,000 arms per effect
     python benchmarks/adaptive_seeds.py --start 3 --step 1 --max 15 --spending obrien_fleming
+
+Writes benchmarks/results/adaptive_seeds.json (``--out`` elsewhere).
 """
 
 from __future__ import annotations
@@ -14,15 +16,18 @@ from __future__ import annotations
 import argparse
 import math
 import time
+from pathlib import Path
 
 import numpy as np
+from results import record, table
 from scipy import stats
 
-from ablab.study.sequential import AT_MAX, BETTER, EQUIVALENT, WORSE, SeedSchedule, decide
+from ablab.stats.sequential import AT_MAX, BETTER, EQUIVALENT, WORSE, SeedSchedule, decide
 
 # Effects in units of the margin (the study's smallest difference that matters); spread: sd of
 # the paired differences, also in margins. 0: no effect (equivalence is the right call).
 EFFECTS = (0.0, 0.5, 1.0, 2.0, 4.0)
+OUTCOMES = {BETTER: "better", WORSE: "worse", EQUIVALENT: "equiv", AT_MAX: "inconcl"}  # as printed
 
 
 def fixed_design(differences: np.ndarray, n: int, alpha: float, margin: float) -> np.ndarray:
@@ -38,9 +43,12 @@ def fixed_design(differences: np.ndarray, n: int, alpha: float, margin: float) -
     return outcome
 
 
-def shares(outcome: np.ndarray) -> str:
-    names = ((BETTER, "better"), (WORSE, "worse"), (EQUIVALENT, "equiv"), (AT_MAX, "inconcl"))
-    return "  ".join(f"{name} {np.mean(outcome == code):6.1%}" for code, name in names)
+def row(effect: float, design: str, seeds: float, outcome: np.ndarray) -> list:
+    """Print one design's line; return it as a row of the result table (the shares in %)."""
+    shares = {name: 100 * np.mean(outcome == code) for code, name in OUTCOMES.items()}
+    text = "  ".join(f"{name} {share:5.1f}%" for name, share in shares.items())
+    print(f"  {design + ':':<19} mean seeds {seeds:5.2f}  {text}")
+    return [effect, design, seeds, *shares.values()]
 
 
 def main() -> None:
@@ -52,6 +60,7 @@ def main() -> None:
     parser.add_argument("--arms", type=int, default=20_000, help="simulated arms per effect")
     parser.add_argument("--sd", type=float, default=1.0, help="sd of the paired differences, in margins")
     parser.add_argument("--alpha", type=float, default=0.05)
+    parser.add_argument("--out", type=Path, help="the result file (default: benchmarks/results/)")
     args = parser.parse_args()
     schedule = SeedSchedule(args.start, args.step, args.max, args.spending)
     margin, rng = 1.0, np.random.default_rng(2026)
@@ -60,22 +69,31 @@ def main() -> None:
         f"differences {args.sd} margin(s), {args.arms:,} simulated arms per effect."
     )
     started = time.perf_counter()
+    rows, peeking_rows = [], []
     for effect in EFFECTS:
         differences = rng.normal(effect * margin, args.sd * margin, size=(args.arms, schedule.max))
         outcome, look = decide(differences, schedule, args.alpha, margin)
         seeds = np.asarray(schedule.looks)[look]
         print(f"\neffect {effect:g} margin(s):")
-        adaptive = f"adaptive {schedule.start}->{schedule.max}:"
-        print(f"  {adaptive:<19} mean seeds {seeds.mean():5.2f}  {shares(outcome)}")
+        rows.append(row(effect, f"adaptive {schedule.start}->{schedule.max}", seeds.mean(), outcome))
         for n in (schedule.start, schedule.max):
             fixed = fixed_design(differences, n, args.alpha, margin)
-            print(f"  {f'fixed {n} seeds:':<19} mean seeds {n:5.2f}  {shares(fixed)}")
+            rows.append(row(effect, f"fixed {n} seeds", n, fixed))
         if effect == 0:
             peeking = np.zeros(len(differences), dtype=bool)
             for n in schedule.looks:
                 peeking |= np.isin(fixed_design(differences, n, args.alpha, margin), [BETTER, WORSE])
-            print(f"  (a t-test after every round, uncorrected: false positives {peeking.mean():.1%})")
+            peeking_rows.append([100 * peeking.mean()])
+            print(f"  (a t-test after every round, uncorrected: false positives {peeking_rows[0][0]:.1f}%)")
     print(f"\n({time.perf_counter() - started:.1f} s)")
+    settings = f"{args.spending} spending, alpha {args.alpha}, sd {args.sd} margin(s), {args.arms:,} arms"
+    columns = ["effect (margins)", "design", "mean seeds", *(f"{name} (%)" for name in OUTCOMES.values())]
+    peeking_title = f"No effect: a t-test after every round {schedule.looks}, uncorrected"
+    tables = [
+        table(f"Adaptive seeds {schedule.looks} vs fixed designs ({settings} per effect)", columns, rows),
+        table(peeking_title, ["false positives (%)"], peeking_rows),
+    ]
+    record("adaptive_seeds", tables, path=args.out)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,8 @@ fingerprint per arm (``ablab.models.fingerprint``, the dead-factor check). Compa
 Keras engine's fit of the seed MLP on mnist_5k, timed over a few epochs and scaled to 100.
 
     .venv/bin/python benchmarks/builder_overhead.py --epochs 3
+
+Writes benchmarks/results/builder_overhead.json (``--out`` elsewhere).
 """
 
 from __future__ import annotations
@@ -17,13 +19,14 @@ from pathlib import Path
 
 import keras
 from hydra import compose, initialize_config_dir
+from results import record, table
 
-from ablab.config import register_schemas
+from ablab.config.packaged import CONFIG_DIR
+from ablab.config.schema import register_schemas
 from ablab.datasets import load_dataset
 from ablab.models import build_model, check_model
 from ablab.models.blocks import build_optimizer
 from ablab.models.fingerprint import Fingerprints
-from ablab.packaged import CONFIG_DIR
 
 SEED_ARMS = ([], ["initializer=he_normal"], ["activation=relu"], ["optimizer=adam"])
 
@@ -41,6 +44,7 @@ def timed(function, repeats: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=3, help="epochs actually fitted (scaled to 100)")
+    parser.add_argument("--out", type=Path, help="the result file (default: benchmarks/results/)")
     args = parser.parse_args()
     register_schemas()
     with initialize_config_dir(config_dir=str(Path(CONFIG_DIR).resolve()), version_base="1.3"):
@@ -72,10 +76,18 @@ def main() -> None:
     model.fit(splits.x_train, splits.y_train, epochs=args.epochs, **fit_settings)
     fit_100 = (time.perf_counter() - started) / args.epochs * 100
 
+    rows = [
+        ["seed run: Keras fit, 100 epochs (scaled)", fit_100, 100.0],
+        ["per run: check_model (one extra build)", check, 100 * check / fit_100],
+        ["per study arm: dead-factor fingerprint", per_arm, 100 * per_arm / fit_100],
+    ]
     print(f"{'what':44s} {'seconds':>9s} {'% of a 100-epoch run':>22s}")
-    print(f"{'seed run: Keras fit, 100 epochs (scaled)':44s} {fit_100:9.2f} {100.0:21.1f}%")
-    print(f"{'per run: check_model (one extra build)':44s} {check:9.3f} {100 * check / fit_100:21.2f}%")
-    print(f"{'per study arm: dead-factor fingerprint':44s} {per_arm:9.3f} {100 * per_arm / fit_100:21.2f}%")
+    print(f"{rows[0][0]:44s} {fit_100:9.2f} {100.0:21.1f}%")
+    for what, seconds, share in rows[1:]:
+        print(f"{what:44s} {seconds:9.3f} {share:21.2f}%")
+    columns = ["what", "seconds", "% of a 100-epoch run"]
+    title = f"What model._target_ adds beside a seed run's fit ({args.epochs} epoch(s) fitted, scaled to 100)"
+    record("builder_overhead", [table(title, columns, rows)], path=args.out)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ process, so none finds another's traces; the sides take turns for ``--rounds`` r
 figure is the median over them, so the machine's drift does not favour one side.
 
     .venv/bin/python benchmarks/fused_pack_start.py --pack 0 --epochs 5 --rounds 3
+
+Writes benchmarks/results/fused_pack_start.json (``--out`` elsewhere).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import sys
 import time
 from pathlib import Path
 
+from results import record, table
+
 SIDES = {"engine": "the engine", "default": "default executor", "own": "one step per model"}
 
 
@@ -29,12 +33,12 @@ def series_pack(index: int) -> list:
     from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf
 
-    from ablab.config import register_schemas
-    from ablab.ensemble import member_seeds
-    from ablab.fitting import ModelSpec
-    from ablab.fused.step_cost import step_cost
+    from ablab.config.packaged import CONFIG_DIR
+    from ablab.config.schema import register_schemas
     from ablab.models.probe import ProbeModels
-    from ablab.packaged import CONFIG_DIR
+    from ablab.run.engines.contract import ModelSpec
+    from ablab.run.engines.fused.step_cost import step_cost
+    from ablab.run.ensemble import member_seeds
     from ablab.study.design import plan_arms
     from ablab.study.jobs import settings_overrides
     from ablab.study.packing import plan_packs
@@ -64,17 +68,17 @@ def series_pack(index: int) -> list:
 
 def measure(side: str, pack: int, epochs: int) -> dict[str, float]:
     """The pack's phases in this process, in seconds."""
-    from ablab.runtime import configure_threads, import_tensorflow
+    from ablab.run.runtime import configure_threads, import_tensorflow
 
     import_tensorflow()
     configure_threads(1)
     import tensorflow as tf
 
-    import ablab.fused.model_step as model_step
-    import ablab.fused.models as fused_models
+    import ablab.run.engines.fused.model_step as model_step
+    import ablab.run.engines.fused.models as fused_models
     from ablab.datasets import load_dataset
-    from ablab.fitting import FitData
-    from ablab.scaling import scale_splits
+    from ablab.datasets.scaling import scale_splits
+    from ablab.run.engines.contract import FitData
 
     if side == "own":  # every model its own key: no two share a traced step
         fused_models._architecture = lambda spec, model, update, index: f"model {index}"
@@ -113,6 +117,7 @@ def main() -> None:
     parser.add_argument("--pack", type=int, default=0, choices=(0, 1))
     parser.add_argument("--epochs", type=int, default=5, help="steady epochs timed")
     parser.add_argument("--rounds", type=int, default=3, help="turns of each side; medians are printed")
+    parser.add_argument("--out", type=Path, help="the result file (default: benchmarks/results/)")
     parser.add_argument("--side", choices=SIDES, help=argparse.SUPPRESS)  # one side, in a child
     args = parser.parse_args()
     if args.side:
@@ -128,14 +133,19 @@ def main() -> None:
     fixed = ("build", "first epoch (trace, optimize, run)", "first evaluation")
     for figures in (f for side_runs in runs.values() for f in side_runs):
         figures["before the second epoch"] = sum(figures[key] for key in fixed)
-    print(f"study=series, pack {args.pack} of 2, one thread, {args.epochs} steady epochs timed, ", end="")
-    print(f"medians of {args.rounds} rounds\n")
+    setting = f"study=series, pack {args.pack} of 2, one thread, {args.epochs} steady epochs timed, "
+    setting += f"medians of {args.rounds} rounds"
+    print(f"{setting}\n")
     print(f"{'':36s}" + "".join(f"{title:>20s}" for title in SIDES.values()))
+    rows = []
     for key in runs["engine"][0]:
         unit = "" if key in ("models", "architectures") else " s"
         number = "{:.0f}" if not unit else "{:.3f}"
         medians = [statistics.median(f[key] for f in runs[side]) for side in SIDES]
         print(f"{key:36s}" + "".join(f"{number.format(m) + unit:>20s}" for m in medians))
+        rows.append([key, unit.strip(), *medians])
+    title = f"Where a fused pack's time goes: {setting}"
+    record("fused_pack_start", [table(title, ["", "unit", *SIDES.values()], rows)], path=args.out)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ launches it again (the resume: dead runs reaped, finished ones skipped), then re
 Prints wall time (both launches), peak memory (summed RSS of the launcher and its workers,
 sampled every 0.2 s), runs lost (planned run keys without a FINISHED run: must be 0), runs
 trained twice, stale runs left RUNNING (must be 0), and the report's build time.
+
+Writes benchmarks/results/soak.json (``--out`` elsewhere).
 """
 
 from __future__ import annotations
@@ -25,11 +27,14 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from mlflow.tracking import MlflowClient
+from results import record, table
 
 from ablab.report import make_report
-from ablab.tracking import search_all_runs
+from ablab.tracking.client import search_all_runs
+from ablab.tracking.tags import OWNER_PID, RUN_KEY
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "mlflow-server"
@@ -88,7 +93,7 @@ def runs_by_status(client: MlflowClient, status: str) -> list:
 def training_worker(client: MlflowClient, launcher: int) -> int | None:
     """The pid of a worker training runs now: the owner (``ablab.owner.pid``) of a RUNNING run."""
     for run in runs_by_status(client, "RUNNING"):
-        pid = int(run.data.tags.get("ablab.owner.pid", launcher))
+        pid = int(run.data.tags.get(OWNER_PID, launcher))
         if pid != launcher:
             return pid
     return None
@@ -125,14 +130,17 @@ def launch(folder: Path, extra: list[str], client: MlflowClient, kill_at: int | 
     return {"wall": wall, "peak": peak[0], "code": process.returncode, "killed": killed}
 
 
-def soak(name: str, folder: Path, extra: list[str], uri: str, runs: int, kill_fraction: float) -> list[str]:
+def soak(
+    name: str, folder: Path, extra: list[str], uri: str, runs: int, kill_fraction: float
+) -> tuple[list[str], dict[str, Any]]:
+    """The store's printed lines, and its figures for the result table."""
     client = MlflowClient(uri)
     first = launch(folder, extra, client, kill_at=int(runs * kill_fraction))
     second = launch(folder, extra, client, kill_at=None)
     experiment = client.get_experiment_by_name("soak")
     every = search_all_runs(client, [experiment.experiment_id])
-    children = [r for r in every if "ablab.run_key" in r.data.tags]
-    finished = Counter(r.data.tags["ablab.run_key"] for r in children if r.info.status == "FINISHED")
+    children = [r for r in every if RUN_KEY in r.data.tags]
+    finished = Counter(r.data.tags[RUN_KEY] for r in children if r.info.status == "FINISHED")
     stale = [r for r in every if r.info.status == "RUNNING"]
     killed = [r for r in every if r.info.status == "KILLED"]
     started = time.perf_counter()
@@ -140,15 +148,32 @@ def soak(name: str, folder: Path, extra: list[str], uri: str, runs: int, kill_fr
     report_s = time.perf_counter() - started
     victim = first["killed"]
     kill_text = f"worker {victim[0]} killed after {victim[1]} FINISHED runs" if victim else "no worker killed"
-    return [
+    wall, peak = first["wall"] + second["wall"], max(first["peak"], second["peak"])
+    lost, twice = runs - len(finished), sum(n > 1 for n in finished.values())
+    lines = [
         f"{name}: {runs} runs planned; launch 1 ({kill_text}) exit {first['code']}, "
         f"{first['wall']:.1f} s; relaunch exit {second['code']}, {second['wall']:.1f} s",
-        f"  wall time {first['wall'] + second['wall']:.1f} s; peak memory (launcher + workers) "
-        f"{max(first['peak'], second['peak']):.0f} MiB",
-        f"  runs lost {runs - len(finished)}; trained twice {sum(n > 1 for n in finished.values())}; "
+        f"  wall time {wall:.1f} s; peak memory (launcher + workers) {peak:.0f} MiB",
+        f"  runs lost {lost}; trained twice {twice}; "
         f"stale runs left RUNNING {len(stale)}; runs ended KILLED {len(killed)}",
         f"  report build {report_s:.1f} s",
     ]
+    figures = {
+        "runs planned": runs,
+        "worker killed after (FINISHED runs)": victim[1] if victim else None,
+        "launch 1 exit code": first["code"],
+        "launch 1 (s)": first["wall"],
+        "relaunch exit code": second["code"],
+        "relaunch (s)": second["wall"],
+        "wall time (s)": wall,
+        "peak memory, launcher + workers (MiB)": peak,
+        "runs lost": lost,
+        "trained twice": twice,
+        "stale runs left RUNNING": len(stale),
+        "runs ended KILLED": len(killed),
+        "report build (s)": report_s,
+    }
+    return lines, figures
 
 
 def main() -> None:
@@ -157,13 +182,15 @@ def main() -> None:
     parser.add_argument("--pack", type=int, default=50, help="most runs per fused pack")
     parser.add_argument("--kill-at", type=float, default=0.3, help="fraction FINISHED when a worker dies")
     parser.add_argument("--stores", nargs="+", default=["sqlite", "server"], choices=["sqlite", "server"])
+    parser.add_argument("--out", type=Path, help="the result file (default: benchmarks/results/)")
     args = parser.parse_args()
     seeds = list(range(args.runs // len(ARMS)))
     runs = len(seeds) * len(ARMS)
     work = Path(tempfile.mkdtemp(prefix="ablab-soak-"))
     state = Path(tempfile.mkdtemp(prefix="ablab-soak-mlflow-"))
     state.chmod(0o755)  # PostgreSQL runs as the postgres user when this runs as root
-    lines = []
+    lines: list[str] = []
+    figures: dict[str, dict[str, Any]] = {}  # per store
     try:
         for name in args.stores:
             folder = work / name
@@ -183,15 +210,19 @@ def main() -> None:
                     sys.exit(f"scripts/mlflow-server start failed:\n{started.stderr}")
                 uri = f"http://127.0.0.1:{port}"
                 extra = ["tracking=server", f"tracking.uri={uri}"]
-            lines += soak(name, folder, extra, uri, runs, args.kill_at)
-            print("\n".join(lines[-4:]), flush=True)
+            store_lines, figures[name] = soak(name, folder, extra, uri, runs, args.kill_at)
+            print("\n".join(store_lines), flush=True)
+            lines += store_lines
     finally:
         subprocess.run([sys.executable, str(SCRIPT), "stop", "--state-dir", str(state)], capture_output=True)
         shutil.rmtree(state, ignore_errors=True)
         shutil.rmtree(work, ignore_errors=True)
-    print(f"\nsoak: {runs} runs (4 arms x {len(seeds)} seeds), 1 epoch, fused packs of <= {args.pack}, "
-          f"joblib n_jobs=2, one worker SIGKILLed at {args.kill_at:.0%} FINISHED")  # fmt: skip
+    setting = f"{runs} runs (4 arms x {len(seeds)} seeds), 1 epoch, fused packs of <= {args.pack}, "
+    setting += f"joblib n_jobs=2, one worker SIGKILLed at {args.kill_at:.0%} FINISHED"
+    print(f"\nsoak: {setting}")
     print("\n".join(lines))
+    rows = [[key, *(store[key] for store in figures.values())] for key in figures[args.stores[0]]]
+    record("soak", [table(f"Soak: {setting}", ["", *figures], rows)], path=args.out)
 
 
 if __name__ == "__main__":

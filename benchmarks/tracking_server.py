@@ -8,6 +8,8 @@ MLflow's schema are created; second start: an existing database), reads their me
 runs the same study (2 arms x N seeds, joblib, 2 jobs) into a sqlite store and through the
 server, alternating, for a few rounds (the first sqlite round also creates its store), and
 prints the wall times. Stops everything it started.
+
+Writes benchmarks/results/tracking_server.json (``--out`` elsewhere).
 """
 
 import argparse
@@ -21,6 +23,8 @@ import tempfile
 import textwrap
 import time
 from pathlib import Path
+
+from results import record, table
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "mlflow-server"
@@ -44,6 +48,9 @@ hydra:
   launcher: {{n_jobs: 2}}
 """
 
+# A process's line of `scripts/mlflow-server status`: "postgres: running, pid ..., RSS 41 MiB, PSS 30 MiB"
+MEMORY = re.compile(r"^(postgres|mlflow server): .*RSS (\d+) MiB, PSS (\d+) MiB", re.MULTILINE)
+
 
 def server(*args: str) -> str:
     result = subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True)
@@ -56,6 +63,10 @@ def timed_start(port: int, state: Path) -> float:
     started = time.perf_counter()
     server("start", "--port", str(port), "--state-dir", str(state))
     return time.perf_counter() - started
+
+
+def seconds(walls: list[float]) -> str:
+    return ", ".join(f"{wall:.1f}" for wall in walls)
 
 
 def run_study(folder: Path, extra: list[str]) -> tuple[float, float]:
@@ -77,6 +88,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--rounds", type=int, default=3, help="studies per store, alternating")
+    parser.add_argument("--out", type=Path, help="the result file (default: benchmarks/results/)")
     args = parser.parse_args()
 
     with socket.socket() as probe:
@@ -108,13 +120,26 @@ def main() -> None:
     runs = 2 * len(args.seeds)
     print(f"server start-up: {first:.1f} s first (creates cluster, database, schema), {second:.1f} s again")
     print(textwrap.indent(memory.strip(), "  "))
-    print(f"study: 2 arms x {len(args.seeds)} seeds = {runs} runs, {args.epochs} epoch(s), joblib n_jobs=2")
+    setting = f"2 arms x {len(args.seeds)} seeds = {runs} runs, {args.epochs} epoch(s), joblib n_jobs=2"
+    print(f"study: {setting}")
+    study_rows, command_rows = [], []
     for name, rounds in walls.items():
-        commands = ", ".join(f"{wall:.1f}" for wall, _ in rounds)
-        studies = ", ".join(f"{study:.1f}" for _, study in rounds)
-        median = statistics.median(study for _, study in rounds)
-        print(f"  {name:6s}: study (launch to last result) {studies} s, median {median:.1f} s")
-        print(f"  {'':6s}  whole command {commands} s")
+        commands, studies = [wall for wall, _ in rounds], [study for _, study in rounds]
+        median = statistics.median(studies)
+        print(f"  {name:6s}: study (launch to last result) {seconds(studies)} s, median {median:.1f} s")
+        print(f"  {'':6s}  whole command {seconds(commands)} s")
+        study_rows.append([name, *studies, median])
+        command_rows.append([name, *commands])
+    start_rows = [["first (creates cluster, database, schema)", first], ["again", second]]
+    memory_rows = [[name, float(rss), float(pss)] for name, rss, pss in MEMORY.findall(memory)]
+    columns = ["store", *(f"round {i + 1} (s)" for i in range(args.rounds))]
+    tables = [
+        table("Server start-up", ["start", "seconds"], start_rows),
+        table("Server memory after the second start", ["process", "RSS (MiB)", "PSS (MiB)"], memory_rows),
+        table(f"Study wall time, launch to last result: {setting}", [*columns, "median (s)"], study_rows),
+        table(f"Whole command wall time: {setting}", columns, command_rows),
+    ]
+    record("tracking_server", tables, path=args.out)
 
 
 if __name__ == "__main__":

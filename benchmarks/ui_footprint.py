@@ -6,8 +6,11 @@
 Each server starts on a free loopback port over the same fresh sqlite store; once `/health`
 answers and a few seconds have passed (workers spawn after the first answer), the server's
 process tree is read from /proc (Linux). Everything started is stopped.
+
+Writes benchmarks/results/ui_footprint.json (``--out`` elsewhere).
 """
 
+import argparse
 import os
 import signal
 import socket
@@ -17,6 +20,8 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+
+from results import record, table
 
 BIN = Path(sys.executable).parent
 SETTLE_S = 5.0
@@ -87,6 +92,9 @@ def measure(command: list[str], port: int, env: dict[str, str]) -> tuple[float, 
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, help="the result file (default: benchmarks/results/)")
+    args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         uri = f"sqlite:///{Path(folder) / 'mlflow.db'}"
         create = f"from mlflow.tracking import MlflowClient; MlflowClient({uri!r}).search_experiments()"
@@ -103,6 +111,9 @@ def main() -> None:
     print(f"{'server':<12} {'first answer s':>15} {'processes':>10} {'resident MiB':>13}")
     for name, answered, processes, mib in rows:
         print(f"{name:<12} {answered:>15.1f} {processes:>10d} {mib:>13.0f}")
+    columns = ["server", "first answer (s)", "processes", "resident (MiB)"]
+    title = f"mlflow ui beside ablab-ui on a fresh sqlite store, read {SETTLE_S:g} s after the first answer"
+    record("ui_footprint", [table(title, columns, rows)], path=args.out)
 
 
 if __name__ == "__main__":
