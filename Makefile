@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup study test lint
+.PHONY: setup study test lint docs
 
 setup: $(VENV)/.installed
 
@@ -17,8 +17,12 @@ study: setup
 	$(BIN)/ablab-train study=seed
 
 test: setup
-	$(BIN)/ruff check src tests benchmarks scripts/mlflow-server
+	$(BIN)/ruff check src tests benchmarks docs scripts/mlflow-server
 	$(BIN)/pytest -q -n 2
 
 lint: setup
-	$(BIN)/ruff check src tests benchmarks scripts/mlflow-server
+	$(BIN)/ruff check src tests benchmarks docs scripts/mlflow-server
+
+# The docs site (mkdocs.yml): --strict fails on a broken link or a page missing from the nav.
+docs: setup
+	$(BIN)/mkdocs build --strict --site-dir site
