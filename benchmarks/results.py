@@ -84,7 +84,8 @@ def to_markdown(document: dict[str, Any]) -> str:
         f"Python {machine['python']}.",
     ]
     for part in document["tables"]:
-        lines += ["", f"**{part['title']}**", "", _row(part["columns"]), _row(["---"] * len(part["columns"]))]
+        columns = part["columns"]
+        lines += ["", f"**{_text(part['title'])}**", "", _row(columns), _row(["---"] * len(columns))]
         lines += [_row(row) for row in part["rows"]]
     return "\n".join(lines) + "\n"
 
@@ -96,4 +97,9 @@ def _row(cells: Sequence[Any]) -> str:
 def _cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
-    return str(value).replace("|", "\\|")
+    return _text(str(value))
+
+
+def _text(text: str) -> str:
+    """Plain text in Markdown: a config key's underscores are not emphasis, a bar no column."""
+    return "".join(f"\\{char}" if char in "\\`*_|[]<>" else char for char in text)
