@@ -40,7 +40,7 @@ def test_speed_benchmark_runs_at_tiny_size(tmp_path):
     out = tmp_path / "bench.json"
     result = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "study_speed.py"), "--epochs", "1", "--seeds", "0"]
-        + ["--json", str(out)],
+        + ["--out", str(out)],
         capture_output=True,
         text=True,
         timeout=900,
@@ -49,7 +49,9 @@ def test_speed_benchmark_runs_at_tiny_size(tmp_path):
     headings = ("== wall time ==", "a / this", "== engines: keras vs fused", "== framework overhead per run")
     for heading in (*headings, "== throughput =="):
         assert heading in result.stdout
-    figures = json.loads(out.read_text())
+    document = json.loads(out.read_text())  # benchmarks/results.py's format: tables + figures
+    assert document["benchmark"] == "study_speed-seed-epochs1-seeds0" and document["tables"]
+    figures = document["figures"]
     assert figures["runs"] == {"plain script": 4, "keras": 4, "fused": 4}
     assert figures["fused_arms_trained_by"] == dict.fromkeys(figures["accuracy"]["keras"], "fused")
     walls = figures["wall_s"]
