@@ -25,4 +25,4 @@ lint: setup
 
 # The docs site (mkdocs.yml): --strict fails on a broken link or a page missing from the nav.
 docs: setup
-	$(BIN)/mkdocs build --strict --site-dir site
+	DISABLE_MKDOCS_2_WARNING=true $(BIN)/mkdocs build --strict --site-dir site
