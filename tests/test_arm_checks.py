@@ -55,5 +55,8 @@ def test_arm_checks_run_in_a_warm_worker_and_the_planning_process_never_imports_
     probes = ProbeModels()
     here = {name: step_cost(probes(compose_run(overrides)[0])) for name, overrides in ARMS.items()}
     assert found["costs"] == here and here["+normalization=batchnorm"] > here["baseline"]
-    refused = "Invalid config: optimizer.learning_rate=-1.0 is out of range; allowed: a number > 0."
+    refused = (
+        "Invalid config: optimizer.learning_rate=-1.0 (from arm '+lr' or the command line) is out of range; "
+        "allowed: a number > 0."
+    )
     assert found["refused"] == refused  # the worker's ConfigError, raised here with its message

@@ -87,3 +87,18 @@ def test_three_launches_at_once_on_a_store_that_does_not_exist_yet(tmp_path):
         finished = Counter(c.data.tags[RUN_KEY] for c in children if c.info.status == "FINISHED")
         assert len(finished) == 4 and set(finished.values()) == {1}  # no run trained twice
         assert not [c for c in children if c.info.status == "RUNNING"]
+
+
+def test_a_second_launch_is_refused_before_it_plans_or_imports_tensorflow(store, workdir):
+    """The lease is read right after the study spec: no job is composed, no arm's model built
+    (with the basic launcher those checks run in the launching process, importing TensorFlow)."""
+    from test_help import probe
+
+    client = MlflowClient(store)
+    holder = open_study(client, "seed", "ofat", [], n_arms=4, n_seeds=3)  # alive: this process
+    try:
+        loaded, result = probe(["study=seed", "hydra/launcher=basic"], workdir)
+    finally:
+        close_study(client, holder, {"finished": 0})
+    assert (loaded["code"], loaded["tensorflow"], loaded["keras"]) == (2, False, False), result.stderr[-2000:]
+    assert f"study 'seed' is already running in this store: launch {holder}" in result.stderr

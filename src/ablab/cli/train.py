@@ -34,6 +34,7 @@ from ablab.config.tasks import final_metric_names, task_of
 from ablab.errors import ConfigError, DatasetUnavailable, Diverged, TrackingUnavailable
 from ablab.run.orphans import exit_with_launcher, mark_launcher
 from ablab.run.runtime import configure_threads, import_tensorflow, quiet_console
+from ablab.tracking.launch import new_launch
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,9 @@ def train(
     Raises ConfigError / DatasetUnavailable / TrackingUnavailable before anything is written
     to MLflow. Ends by logging the run summary (metrics, run id, store, how to open the UI).
     """
+    from ablab.run.config_checks import check_config
+
+    check_config(cfg, choices, overrides)  # a bad value is refused before TensorFlow loads
     import_tensorflow()  # before the modules that import it
     from ablab.run.pipeline import train_runs
     from ablab.run.request import RunRequest
@@ -57,7 +61,7 @@ def train(
     # Thread pools first: TF fixes them at its first use, which validation can trigger.
     threads = configure_threads(cfg.trainer.threads)
     request = RunRequest(cfg, dict(choices or {}), list(overrides))
-    validate(cfg, request.choices)
+    validate(cfg, request.choices, request.overrides)
     [outcome] = train_runs([request], Path(base_dir), threads)
     if outcome.error is not None:
         raise outcome.error
@@ -147,6 +151,7 @@ def main() -> None:
         print(f"ablab-train: {problem}", file=sys.stderr)
         sys.exit(2)
     mark_launcher()  # its job processes exit when it dies (ablab.run.orphans)
+    new_launch()  # one id for this command's runs, whichever process trains them
     sys.argv[1:] = with_packing_launcher(sys.argv[1:])
     quiet_on_broken_pipe(_hydra_main)
 

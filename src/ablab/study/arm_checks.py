@@ -17,6 +17,11 @@ from ablab.run.runtime import configure_threads, import_tensorflow
 from ablab.study.design import Arm
 
 
+def arm_source(arm: str) -> str:
+    """Where a study job's overridden values come from, for the errors that name it."""
+    return f"arm {arm!r} or the command line"
+
+
 def check_arms(arms: Sequence[tuple[Arm, DictConfig]], jobs: int | None = None) -> dict[str, int]:
     """Each arm's step cost, once its config passed ``ablab.run.validation`` and no two arms build the
     same model; raises ConfigError otherwise, before anything trains.
@@ -35,8 +40,8 @@ def check_arms(arms: Sequence[tuple[Arm, DictConfig]], jobs: int | None = None) 
         HydraConfig.instance().set_config(arms[0][1])
     if jobs is not None:
         configure_threads(arms[0][1].trainer.threads, jobs)
-    for _, cfg in arms:
-        validate(cfg, cfg.hydra.runtime.choices)
+    for arm, cfg in arms:
+        validate(cfg, cfg.hydra.runtime.choices, cfg.hydra.overrides.task, arm_source(arm.name))
     probes = ProbeModels()  # each arm's model, built once for both uses
     refuse_dead_factors(arms, Fingerprints(probes))
     return {arm.name: step_cost(probes(cfg)) for arm, cfg in arms}

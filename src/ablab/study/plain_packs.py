@@ -43,7 +43,7 @@ def plan_packs(
         if config.trainer.engine != "fused" or config.get("objective") is not None or config.get("pack"):
             continue
         try:
-            validate(config, config.hydra.runtime.choices)
+            validate(config, config.hydra.runtime.choices, overrides)
         except (ConfigError, DatasetUnavailable):
             continue  # its own job fails with the error
         request = run_request(config, overrides)

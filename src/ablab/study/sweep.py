@@ -81,6 +81,8 @@ class StudySweep:
 
     def _sweep(self, arguments: list[str]) -> Any:
         from ablab.errors import ConfigError
+        from ablab.run.config_checks import check_config
+        from ablab.study.arm_checks import arm_source
         from ablab.study.bookkeeping import finished_run_keys, open_study, planned_runs, store_exists
         from ablab.study.console import format_plan
         from ablab.study.design import plan_arms
@@ -109,18 +111,24 @@ class StudySweep:
 
             runs = len(arms) * len(spec.seeds)
             self.warming = warm_up_workers(config.hydra.launcher, runs, tracking_uri)
+        # A launch of this study still running in the store refuses this one now, not after the
+        # seconds of planning below. Opening a client creates a missing sqlite store: not yet.
+        client = None
+        if store_exists(tracking_uri):
+            client = prepare_store(tracking_uri, uri_source(config.tracking.uri))
+        notes = prepare_launch(client, spec.name, self.dry_run) if client else []  # dead runs: KILLED
         jobs = plan_jobs(spec, arms, common, self._compose)
-        load_store_module(tracking_uri)  # while the workers warm: the store opens after the arm checks
+        if client is None:
+            load_store_module(tracking_uri)  # while the workers warm: the store opens after the checks
         per_arm: dict[str, Any] = {}
         for job in jobs:  # one config per arm: its first seed's
             per_arm.setdefault(job.arm.name, job)
+        for job in per_arm.values():  # what needs no TensorFlow first: a bad value fails in a second
+            cfg = job.config
+            check_config(cfg, cfg.hydra.runtime.choices, cfg.hydra.overrides.task, arm_source(job.arm.name))
         self.step_costs = self._check_arms([(j.arm, j.config) for j in per_arm.values()])
-
-        # Opening a client creates a missing sqlite store: a dry run must not.
-        client = None
-        if store_exists(tracking_uri) or not self.dry_run:
+        if client is None and not self.dry_run:  # a dry run must not create a store
             client = prepare_store(tracking_uri, uri_source(config.tracking.uri))
-        notes = prepare_launch(client, spec.name, self.dry_run) if client else []  # dead runs: KILLED
         done = finished_run_keys(client, spec.name) if client else set()
         print(format_plan(spec.name, spec.design, jobs, done, spec.rerun), flush=True)
         for note in notes:
