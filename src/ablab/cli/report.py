@@ -31,6 +31,12 @@ def parser() -> argparse.ArgumentParser:
         help="report a plain Hydra multirun (ablab-train -m ...) logged to this experiment, not a study",
     )
     p.add_argument(
+        "--sweep-id",
+        metavar="ID",
+        help="with --sweep: which multirun of the experiment (its ablab.launch tag; a prefix is enough; "
+        "default: the latest multirun; 'all': every plain run together)",
+    )
+    p.add_argument(
         "--reference", help="with --sweep: the reference arm, e.g. activation=sigmoid (default: the first)"
     )
     p.add_argument("--tracking-uri", help="MLflow store; default: $MLFLOW_TRACKING_URI, else ./mlflow.db")
@@ -89,6 +95,7 @@ def main(argv: list[str] | None = None) -> None:
             alpha=args.alpha,
             margin=args.margin,
             sweep=args.sweep,
+            sweep_id=args.sweep_id,
             reference=args.reference,
             log_to_mlflow=not args.no_log,
             echo=True,

@@ -38,6 +38,7 @@ def make_report(
     log_to_mlflow: bool = True,
     echo: bool = False,
     sweep: str | None = None,
+    sweep_id: str | None = None,
     reference: str | None = None,
 ) -> Path:
     """Write report.md, report.html, table.csv and the figures to ``out_root/<study>/<timestamp>/``
@@ -48,12 +49,13 @@ def make_report(
     and ``margin`` (equivalence, in the metric's units) default to what the study recorded.
     ``epoch`` ("last"/"best") reads a per-epoch ``metric``. ``echo`` prints
     the terminal table. ``sweep`` names the experiment of a plain Hydra multirun to report instead
-    (``reference``: its reference arm, default the first; nothing is logged to MLflow, there is
+    (``sweep_id``: which of its multiruns, default the latest; ``reference``: its reference arm,
+    default the first; nothing is logged to MLflow, there is
     no parent run). Raises ReportError (StudyNotFound, MetricNotFound) for bad input.
     """
     client = open_client(tracking_uri)
     if sweep:
-        parent, launch = None, load_sweep(client, sweep, reference)
+        parent, launch = None, load_sweep(client, sweep, reference, sweep_id)
     else:
         parent = find_launch(client, study, parent_run_id)
         # Runs left RUNNING by a launch that died are marked KILLED first, and the report says so.

@@ -13,18 +13,17 @@ import os
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
 from mlflow.entities import RunStatus, RunTag
 from mlflow.tracking import MlflowClient
 
+from ablab.tracking.launch import launch_id
 from ablab.tracking.tags import HEARTBEAT_AT, KILLED_REASON, LAUNCH, OWNER_HOST, OWNER_PID, OWNER_PID_START
 
 log = logging.getLogger(__name__)
 
-LAUNCH_ENV = "ABLAB_LAUNCH_ID"  # set once by ablab-train; its workers inherit it
 HEARTBEAT_ENV, HEARTBEAT_S = "ABLAB_HEARTBEAT_S", 30.0
 STALE_ENV, STALE_AFTER_S = "ABLAB_STALE_AFTER_S", 300.0
 
@@ -36,11 +35,6 @@ def heartbeat_every_s() -> float:
 def stale_after_s() -> float:
     """How long without a heartbeat before a run on another host (or a hung one) counts as dead."""
     return float(os.environ.get(STALE_ENV) or STALE_AFTER_S)
-
-
-def launch_id() -> str:
-    """This launch's id: the one ablab-train set for itself and its workers, else a new one."""
-    return os.environ.setdefault(LAUNCH_ENV, uuid.uuid4().hex)
 
 
 def process_start(pid: int) -> str | None:
