@@ -26,6 +26,38 @@ def test_tracking_uri_config_key_then_environment_then_start_directory(tmp_path,
     assert resolve_tracking_uri("sqlite:////from/config.db", tmp_path) == "sqlite:////from/config.db"
 
 
+@pytest.mark.parametrize(
+    ("written", "meant"),
+    [
+        ("sqlite:///~/stores/mlflow.db", "sqlite:///{home}/stores/mlflow.db"),
+        ("file:~/mlruns", "file:{home}/mlruns"),
+        ("~/mlruns", "{home}/mlruns"),
+        ("http://127.0.0.1:5000", "http://127.0.0.1:5000"),
+        ("sqlite:////abs/mlflow.db", "sqlite:////abs/mlflow.db"),
+    ],
+)
+def test_a_tilde_in_a_local_store_is_the_home_folder(written, meant, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert resolve_tracking_uri(written, ".") == meant.format(home=tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", written)
+    assert resolve_tracking_uri(None, ".") == meant.format(home=tmp_path)
+
+
+def test_the_cache_folder_and_the_report_folder_take_a_tilde(tmp_path, monkeypatch):
+    from ablab.cli.report import main as report_main
+    from ablab.config.cache import cache_dir
+    from test_report_synthetic import new_store, write_demo
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("ABLAB_CACHE_DIR", "~/cache")
+    assert cache_dir() == tmp_path / "cache"
+    demo = write_demo(new_store(tmp_path), tmp_path / "artifacts")
+    monkeypatch.chdir(tmp_path)
+    report_main(["demo", "--tracking-uri", demo.uri, "--out", "~/reports", "--no-log"])
+    assert list((tmp_path / "reports" / "demo").glob("*/report.md"))  # not in a folder named ~
+    assert not (tmp_path / "~").exists()
+
+
 def test_params_are_the_resolved_config_with_dotted_keys():
     cfg, _ = compose_run(["+tracking.tags.owner=me"])
     params, _ = config_entries(cfg)

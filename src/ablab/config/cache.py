@@ -9,4 +9,4 @@ from pathlib import Path
 def cache_dir() -> Path:
     """$ABLAB_CACHE_DIR, else ~/.cache/ablab."""
     default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "ablab"
-    return Path(os.environ.get("ABLAB_CACHE_DIR", default))
+    return Path(os.environ.get("ABLAB_CACHE_DIR", default)).expanduser()

@@ -32,12 +32,22 @@ _TAG_VALUE_LIMIT = 5000
 
 
 def resolve_tracking_uri(configured: str | None, base_dir: str | Path) -> str:
-    """Config key first, then $MLFLOW_TRACKING_URI, else ``mlflow.db`` in ``base_dir``."""
+    """Config key first, then $MLFLOW_TRACKING_URI, else ``mlflow.db`` in ``base_dir``; a ``~``
+    in a local store's path is the home folder, as in a shell."""
     if configured:
-        return configured
+        return expand_home(configured)
     if os.environ.get("MLFLOW_TRACKING_URI"):
-        return os.environ["MLFLOW_TRACKING_URI"]
+        return expand_home(os.environ["MLFLOW_TRACKING_URI"])
     return f"sqlite:///{(Path(base_dir) / 'mlflow.db').resolve()}"
+
+
+def expand_home(uri: str) -> str:
+    """``sqlite:///~/x.db``, ``file:~/mlruns`` or ``~/mlruns`` with the home folder spelled out
+    (MLflow would make a folder named ``~``); any other URI as it is."""
+    for scheme in ("sqlite:///", "file:", ""):
+        if uri.startswith(f"{scheme}~"):
+            return f"{scheme}{Path(uri[len(scheme):]).expanduser()}"
+    return uri
 
 
 def ensure_experiment(client: MlflowClient, name: str) -> str:
