@@ -35,6 +35,9 @@ def test_a_fused_sweep_trains_in_one_pack_and_a_diverging_run_fails_alone(tmp_pa
     assert result.returncode == 1, output[-3000:]  # Hydra's multirun fails when a job failed
     assert "Fused engine: 4 runs in 1 pack(s) of 4" in output
     assert "PackFailed: Diverged: " in output and "loss became nan at epoch 1" in output
+    # The console lists the four jobs asked for, not the one pack job that trains them.
+    assert "#3 : trainer.seed=1 optimizer.learning_rate=1e+30 activation=relu" in output
+    assert "+pack=" not in output
     # One Hydra job trained the four runs; each run is its own MLflow run, tagged as packed.
     assert sorted(p.name for p in (tmp_path / "multirun").iterdir()) == ["0", "multirun.yaml", "packs"]
     runs = all_runs(sqlite_uri(tmp_path))

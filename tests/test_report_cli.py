@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -49,3 +50,14 @@ def test_python_dash_m_lists_studies(demo) -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(f"demo (2 launches, latest {demo.parent})")
+
+
+def test_the_report_command_prints_no_download_bars(demo, tmp_path: Path) -> None:
+    """It reads the launch's plan.json artifact: MLflow would draw a progress bar for it."""
+    result = subprocess.run(
+        [sys.executable, "-m", "ablab.cli.report", "demo", "--tracking-uri", demo.uri, "--out", tmp_path],
+        capture_output=True, text=True, timeout=120, check=False,
+        env={k: v for k, v in os.environ.items() if k != "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Downloading artifacts" not in result.stdout + result.stderr

@@ -99,6 +99,10 @@ def test_joblib_study_on_fresh_store_then_resume(tmp_path):
     first = ablab_train(tmp_path, "study=tiny", "hydra.launcher.n_jobs=2")
     assert first.returncode == 0, first.stderr[-3000:]
     assert "6 finished, 0 skipped" in first.stdout
+    # What the user asked for, not the launcher's internals: no joblib options, no job overrides.
+    console = first.stdout + first.stderr
+    assert not [noise for noise in ("Joblib.Parallel", "#0 :", "+tracking.parent_run_id") if noise in console]
+    assert "Training 6 run(s) in " in console
     # The study's last lines: its parent run, store, report and how to see the runs.
     report_html = re.search(r"  report      (\S+)", first.stdout).group(1)
     assert (tmp_path / report_html).is_file()

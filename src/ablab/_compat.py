@@ -7,7 +7,9 @@ must not pay for Keras.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 
@@ -39,3 +41,22 @@ def basic_launcher() -> Any:
     from hydra._internal.core_plugins.basic_launcher import BasicLauncher
 
     return BasicLauncher()
+
+
+# Where Hydra's launchers log each job's overrides (and joblib its Parallel options).
+_LAUNCHER_LOGGERS = ("hydra._internal.core_plugins", "hydra_plugins.hydra_joblib_launcher")
+
+
+@contextmanager
+def quiet_hydra_launchers() -> Iterator[None]:
+    """Hydra's launchers' INFO lines off the console for a launch whose jobs are not the ones
+    the user asked for (a study's, a packing launcher's packs): their caller says what runs."""
+    loggers = [logging.getLogger(name) for name in _LAUNCHER_LOGGERS]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)

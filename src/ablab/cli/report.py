@@ -11,6 +11,7 @@ from ablab.errors import ReportError, TrackingUnavailable
 from ablab.report.make import make_report
 from ablab.report.metric import EPOCH_CHOICES
 from ablab.report.studies import StudyIndex, open_client
+from ablab.run.runtime import quiet_console
 from ablab.stats.comparisons import ALPHA
 from ablab.tracking.client import resolve_tracking_uri
 from ablab.tracking.server_check import check_tracking_server, uri_source
@@ -69,6 +70,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
+    quiet_console()  # no MLflow download bars while the report reads its artifacts
     args = parser().parse_args(argv)
     if args.parent_run_id is not None and not args.parent_run_id.strip():
         _fail(

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from hydra.core.utils import JobReturn, JobStatus
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from ablab.run.request import RunRequest
 
@@ -27,7 +27,12 @@ def plan_packs(
     compose: Callable[[list[str]], DictConfig],
     max_pack_size: int | None,
 ) -> list[Pack]:
-    """The fused jobs that pass their checks, grouped into packs; the rest run as Hydra jobs."""
+    """The fused jobs that pass their checks, grouped into packs; the rest run as Hydra jobs
+    (every job of a Hydra app that is not ablab's: the launcher is installed for all of them)."""
+    configs = (compose(list(overrides)) for overrides in job_overrides)
+    fused = [(index, config) for index, config in enumerate(configs) if _packable(config)]
+    if not fused:
+        return []
     from ablab.run.runtime import import_tensorflow
 
     import_tensorflow()  # validation builds models
@@ -38,10 +43,8 @@ def plan_packs(
 
     candidates: dict[int, RunRequest] = {}  # id(request) -> request
     index_of: dict[int, int] = {}  # id(request) -> job index
-    for index, overrides in enumerate(job_overrides):
-        config = compose(list(overrides))
-        if config.trainer.engine != "fused" or config.get("objective") is not None or config.get("pack"):
-            continue
+    for index, config in fused:
+        overrides = job_overrides[index]
         try:
             validate(config, config.hydra.runtime.choices, overrides)
         except (ConfigError, DatasetUnavailable):
@@ -50,6 +53,12 @@ def plan_packs(
         candidates[id(request)], index_of[id(request)] = request, index
     packs, _ = plan_study_packs(list(candidates.values()), workers=1, max_size=max_pack_size)
     return [[(index_of[id(request)], request) for request in pack] for pack in packs]
+
+
+def _packable(config: DictConfig) -> bool:
+    """An ablab run on the fused engine that trains on its own (not a search trial, not a pack)."""
+    engine = OmegaConf.select(config, "trainer.engine", default=None)
+    return engine == "fused" and config.get("objective") is None and not config.get("pack")
 
 
 def pack_job(pack: Pack, sweep_dir: Path, first_index: int, number: int) -> list[str]:

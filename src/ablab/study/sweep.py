@@ -12,6 +12,7 @@ import dataclasses
 import logging
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -237,6 +238,7 @@ class StudySweep:
 
         Ctrl-C, or a launcher that breaks (a worker killed), ends the launch KILLED, not RUNNING.
         """
+        from ablab._compat import quiet_hydra_launchers
         from ablab.study.bookkeeping import kill_study
         from ablab.study.progress import ended_children, study_progress
 
@@ -246,9 +248,12 @@ class StudySweep:
             self.warming.result()  # the launch reuses the warm workers; it must not share them
             self.warming = None
         ended_before = ended_children(client, parent_run_id)  # earlier rounds' runs
-        total = ended_before + sum(len(covered) for covered, _ in this_round)
+        runs = sum(len(covered) for covered, _ in this_round)
+        total = ended_before + runs
+        logs = Path(self.config.hydra.sweep.dir)
+        log.info("Training %d run(s) in %d job(s); their logs: %s/", runs, len(this_round), logs)
         try:
-            with study_progress(tracking_uri, parent_run_id, total=total, initial=ended_before):
+            with quiet_hydra_launchers(), study_progress(tracking_uri, parent_run_id, total, ended_before):
                 return self.launcher.launch([o for _, o in this_round], initial_job_idx=first_index)
         except KeyboardInterrupt:
             killed = kill_study(client, parent_run_id)
@@ -270,8 +275,6 @@ class StudySweep:
         """(the jobs it covers, its overrides) per Hydra job: fused packs first, then single runs.
 
         Pack files are numbered from ``first_pack``, so an adaptive round keeps the earlier ones."""
-        from pathlib import Path
-
         from ablab.run.runtime import launcher_workers
         from ablab.study.jobs import bookkeeping_overrides, tracking_settings
         from ablab.study.packing import member, pack_overrides, plan_packs

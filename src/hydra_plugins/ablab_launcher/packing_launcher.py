@@ -20,7 +20,7 @@ from hydra.plugins.launcher import Launcher
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig
 
-from ablab._compat import basic_launcher
+from ablab._compat import basic_launcher, quiet_hydra_launchers
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +57,15 @@ class PackingLauncher(Launcher):
         sweep_dir = Path(self.config.hydra.runtime.cwd) / str(self.config.hydra.sweep.dir)
         launched = [pack_job(pack, sweep_dir, initial_job_idx, number) for number, pack in enumerate(packs)]
         launched += [list(job_overrides[index]) for index in alone]
-        if packs:
-            sizes = ", ".join(str(len(p)) for p in packs)
-            log.info("Fused engine: %d runs in %d pack(s) of %s", len(packed), len(packs), sizes)
-        results = self.jobs.launch(launched, initial_job_idx=initial_job_idx)
+        if not packs:  # nothing to pack (or not an ablab app): the basic launcher, as it is
+            return self.jobs.launch(launched, initial_job_idx=initial_job_idx)
+        sizes = ", ".join(str(len(p)) for p in packs)
+        log.info("Launching %d jobs, sweep output dir : %s", len(job_overrides), sweep_dir)
+        for index, overrides in enumerate(job_overrides, start=initial_job_idx):
+            log.info("\t#%d : %s", index, " ".join(overrides))  # the jobs asked for, not the pack jobs
+        log.info("Fused engine: %d runs in %d pack(s) of %s", len(packed), len(packs), sizes)
+        with quiet_hydra_launchers():
+            results = self.jobs.launch(launched, initial_job_idx=initial_job_idx)
         returns: list[JobReturn | None] = [None] * len(job_overrides)
         for pack, result in zip(packs, results, strict=False):
             for index, request in pack:
