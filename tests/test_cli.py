@@ -39,7 +39,11 @@ BAD_INPUT = {
     ),
     "loader-does-not-import": (
         ["dataset._target_=mypkg.nowhere.load"],
-        ["dataset._target_='mypkg.nowhere.load' does not import", "conf/dataset/mnist_5k.yaml"],
+        [
+            "dataset._target_='mypkg.nowhere.load' does not import: ModuleNotFoundError: No module named",
+            "pip install -e .",
+            "(from the command line)",  # not from conf/dataset/mnist_5k.yaml, the chosen option
+        ],
     ),
     "table-without-path-and-label": (["dataset=table"], ["dataset.label, dataset.path", "must be set"]),
     "empty-npz": (["dataset=npz", "dataset.path={empty}"], ["dataset.path=", "is empty (0 bytes)"]),

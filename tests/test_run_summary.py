@@ -33,6 +33,7 @@ def test_a_run_ends_with_its_summary_quietly_and_logs_it_to_train_log(store, wor
     assert summary.splitlines()[0] == f"Run FINISHED: {run.info.run_name}"
     assert f"test_accuracy {metrics['test_accuracy']:.4g}" in summary
     assert f"test_loss {metrics['test_loss']:.4g}" in summary
+    assert f"param_count {int(metrics['param_count']):,}" in summary  # a count in full: 6,370
     assert f"run id      {run.info.run_id}" in summary
     assert f"experiment  ablab (id {experiment.experiment_id})" in summary
     assert f"store       {sqlite_uri(workdir)}" in summary
@@ -45,3 +46,10 @@ def test_a_run_ends_with_its_summary_quietly_and_logs_it_to_train_log(store, wor
     # The job log holds the run's lines, with time and logger.
     log = (workdir / "outputs" / "run" / "train.log").read_text()
     assert "[ablab.cli.train][INFO] - Run FINISHED" in log and run.info.run_id in log
+
+
+def test_counts_print_in_full_and_the_rest_to_four_digits():
+    from ablab.tracking.run_summary import format_metrics
+
+    line = format_metrics({"param_count": 47410.0, "test_accuracy": 0.91234, "train_seconds": 12.3456})
+    assert line == "test_accuracy 0.9123   train_seconds 12.35   param_count 47,410"

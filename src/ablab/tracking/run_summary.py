@@ -18,7 +18,12 @@ HEADLINE_METRICS = ("test_accuracy", "test_loss", "train_seconds", "param_count"
 
 def format_metrics(metrics: Mapping[str, float]) -> str:
     ordered = [k for k in HEADLINE_METRICS if k in metrics] + sorted(set(metrics) - set(HEADLINE_METRICS))
-    return "   ".join(f"{key} {metrics[key]:.4g}" for key in ordered)
+    return "   ".join(f"{key} {_number(metrics[key])}" for key in ordered)
+
+
+def _number(value: float) -> str:
+    """A count in full (param_count 47,410, not 4.741e+04), anything else to 4 digits."""
+    return f"{value:,.0f}" if float(value).is_integer() and abs(value) >= 1000 else f"{value:.4g}"
 
 
 def run_summary(tracking_uri: str, run_id: str) -> str:
