@@ -69,7 +69,7 @@ def test_bad_input_stops_before_training(workdir, monkeypatch, capsys, args, fra
     code = run_cli(monkeypatch, *args, f"hydra.run.dir={workdir}/outputs")
 
     out, err = capsys.readouterr()
-    assert code != 0
+    assert code == 2  # one exit code for every config error (docs/guide/configs.md)
     assert all(fragment in err for fragment in fragments), err
     assert "Epoch 1/" not in out  # Keras never started fitting
     assert all_runs(sqlite_uri(workdir)) == []
@@ -110,6 +110,22 @@ def ablab_train():
     return str(script)
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["trainer.epoch=1"],  # Hydra: not in the schema
+        ["trainer.epochs=abc"],  # Hydra: not an int
+        ["activation=nosuch"],  # Hydra: no such option
+        ["trainer.epochs=["],  # Hydra: the override does not parse
+        ["optimizer.learning_rate=-1"],  # ablab: out of range
+    ],
+)
+def test_every_config_error_exits_2(args, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert run_cli(monkeypatch, *args) == 2
+    assert capsys.readouterr().err  # and says why
+
+
 def test_unknown_group_option_fails_with_hydras_list_of_options(tmp_path):
     # Also checks `python -m ablab.cli.train` reaches Hydra's composition.
     result = subprocess.run(
@@ -120,7 +136,7 @@ def test_unknown_group_option_fails_with_hydras_list_of_options(tmp_path):
         text=True,
         timeout=300,
     )
-    assert result.returncode != 0
+    assert result.returncode == 2  # Hydra's config errors exit as ablab's do
     assert "Could not find 'optimizer/adamm'" in result.stderr
     assert "sgd_momentum" in result.stderr and "\tadam\n" in result.stderr
     assert not (tmp_path / "mlflow.db").exists()

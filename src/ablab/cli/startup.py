@@ -59,6 +59,31 @@ def quiet_on_broken_pipe(entry: Callable[[], None]) -> None:
         sys.exit(1)
 
 
+# ablab-train's exit code for every config error, Hydra's (an unknown key, a bad override) and
+# ablab's own (ConfigError): 2, as for a command-line usage error. A failed run exits 1.
+CONFIG_ERROR_EXIT = 2
+
+
+def config_errors_exit_2(entry: Callable[[], None]) -> None:
+    """Run ``entry`` (Hydra's main); Hydra ends a config error with exit code 1, ablab with 2.
+
+    Hydra prints the error and calls ``sys.exit(1)`` while handling it, so the exit carries the
+    error as its context: a config error's exit becomes ``CONFIG_ERROR_EXIT``.
+    """
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    from ablab.errors import ConfigError
+
+    config_errors = (HydraException, OmegaConfBaseException, ConfigError)
+    try:
+        entry()
+    except SystemExit as exit_:
+        if exit_.code == 1 and isinstance(exit_.__context__, config_errors):
+            raise SystemExit(CONFIG_ERROR_EXIT) from None
+        raise
+
+
 def end_without_teardown(entry: Callable[[], None]) -> NoReturn:
     """Run ``entry``, then end the process with its exit code, skipping Python's module teardown.
 

@@ -21,6 +21,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from ablab.cli.startup import (
+    config_errors_exit_2,
     end_without_teardown,
     quiet_on_broken_pipe,
     read_only_working_directory,
@@ -153,7 +154,7 @@ def main() -> None:
     mark_launcher()  # its job processes exit when it dies (ablab.run.orphans)
     new_launch()  # one id for this command's runs, whichever process trains them
     sys.argv[1:] = with_packing_launcher(sys.argv[1:])
-    quiet_on_broken_pipe(_hydra_main)
+    quiet_on_broken_pipe(lambda: config_errors_exit_2(_hydra_main))
 
 
 def cli() -> None:
