@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
+from ablab.tracking.tags import DEVICE
 from conftest import TINY, all_runs, sqlite_uri
 
 ABLAB_TRAIN = str(Path(sys.executable).with_name("ablab-train"))
@@ -34,6 +35,8 @@ def test_a_run_ends_with_its_summary_quietly_and_logs_it_to_train_log(store, wor
     assert f"test_accuracy {metrics['test_accuracy']:.4g}" in summary
     assert f"test_loss {metrics['test_loss']:.4g}" in summary
     assert f"param_count {int(metrics['param_count']):,}" in summary  # a count in full: 6,370
+    device = run.data.tags[DEVICE]  # what TensorFlow trained on, as a tag and in the summary
+    assert device.startswith(("CPU (", "GPU: ")) and f"device      {device}" in summary
     assert f"run id      {run.info.run_id}" in summary
     assert f"experiment  ablab (id {experiment.experiment_id})" in summary
     assert f"store       {sqlite_uri(workdir)}" in summary

@@ -30,9 +30,10 @@ from ablab.run.engines.fused.models import fallback_reason
 from ablab.run.engines.keras import model_summary
 from ablab.run.ensemble import Member, describe, member_metrics, member_seeds, run_metrics
 from ablab.run.request import RunRequest
+from ablab.run.runtime import training_device
 from ablab.tracking.client import RunRecorder, fail_run, finish_run, start_run
 from ablab.tracking.record import log_result, log_setup, open_experiment, run_name, run_tags, tracking_store
-from ablab.tracking.tags import DIVERGED, ENGINE, MEMBER_SEEDS, PACK_SIZE
+from ablab.tracking.tags import DEVICE, DIVERGED, ENGINE, MEMBER_SEEDS, PACK_SIZE
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +121,7 @@ def _open_run(
     cfg = request.config
     tags = run_tags(cfg, request.choices, request.overrides, base_dir)
     tags[ENGINE] = engine  # a model the fused engine cannot train fell back (run_key unchanged)
+    tags[DEVICE] = training_device()
     if engine == "fused":
         tags[PACK_SIZE] = str(pack_size)
     seeds = member_seeds(cfg.trainer.seed, cfg.ensemble.size)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import platform
 import sys
 import tempfile
 from collections.abc import Mapping
@@ -94,3 +95,16 @@ def configure_threads(requested: int | None, jobs: int | None = None) -> int | N
     except RuntimeError:
         return tf.config.threading.get_intra_op_parallelism_threads() or None
     return threads
+
+
+def training_device() -> str:
+    """What TensorFlow trains on, for the run's record: its first GPU by name, else the CPU.
+
+    Placement is TensorFlow's own (a visible GPU is used); the model code never chooses."""
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        return f"CPU ({platform.machine()}, {os.cpu_count()} cores)"
+    name = tf.config.experimental.get_device_details(gpus[0]).get("device_name", gpus[0].name)
+    return f"GPU: {name}" + (f" (+{len(gpus) - 1} more visible)" if len(gpus) > 1 else "")

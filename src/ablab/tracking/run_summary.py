@@ -9,7 +9,7 @@ from collections.abc import Mapping
 
 from mlflow.tracking import MlflowClient
 
-from ablab.tracking.tags import ERROR
+from ablab.tracking.tags import DEVICE, ERROR
 from ablab.tracking.ui_links import open_command
 
 # The final metrics shown first, in this order; any other final metric follows.
@@ -34,10 +34,12 @@ def run_summary(tracking_uri: str, run_id: str) -> str:
     # Per-epoch metrics (loss, val_accuracy, ...) are curves: the summary shows the final ones.
     finals = {k: v for k, v in run.data.metrics.items() if k.startswith("test_") or k in HEADLINE_METRICS}
     error = run.data.tags.get(ERROR)
+    device = run.data.tags.get(DEVICE)
     return "\n".join(
         [
             f"Run {run.info.status}: {run.info.run_name}",
             f"  {format_metrics(finals)}" if finals else f"  error       {error}",
+            *([f"  device      {device}"] if device else []),
             *_where(tracking_uri, experiment.name, experiment.experiment_id, run_id, "run id"),
         ]
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 RUN_KEY = "ablab.run_key"  # hash of the settings that decide the result: a study's resume key
 ENGINE = "ablab.engine"  # keras | fused
 THREADS = "ablab.threads"
+DEVICE = "ablab.device"  # what TensorFlow trained on: "CPU (...)" or "GPU: <name>"
 DIVERGED = "ablab.diverged"  # "true" when the loss became nan/inf
 ERROR = "ablab.error"  # one-line error of a FAILED/KILLED run
 PACK_SIZE = "ablab.pack_size"  # runs trained together by one fused job
