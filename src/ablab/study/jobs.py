@@ -10,6 +10,7 @@ from typing import Any
 
 from omegaconf import DictConfig
 
+from ablab.config.overrides import quote, tracking_overrides
 from ablab.config.run_key import result_settings, run_key
 from ablab.errors import ConfigError
 from ablab.study.design import Arm
@@ -17,11 +18,6 @@ from ablab.study.spec import StudySpec
 from ablab.tracking.tags import ARM, CHANGED, DESIGN, SEED, STUDY
 
 _PLAIN = re.compile(r"^[A-Za-z0-9_.\-/+:]+$")
-
-
-def quote(text: str) -> str:
-    """A Hydra override string literal for arbitrary text."""
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def format_value(value: Any) -> str:
@@ -121,10 +117,5 @@ def tracking_settings(job: Job, spec: StudySpec, tracking_uri: str, parent_run_i
 
 def bookkeeping_overrides(tracking: dict[str, Any]) -> list[str]:
     """``tracking_settings`` as Hydra overrides."""
-    tag_dict = "{" + ",".join(f"{k}:{quote(v)}" for k, v in tracking["tags"].items()) + "}"
-    return [
-        f"tracking.uri={quote(tracking['uri'])}",
-        f"tracking.experiment={quote(tracking['experiment'])}",
-        f"+tracking.parent_run_id={tracking['parent_run_id']}",
-        f"++tracking.tags={tag_dict}",
-    ]
+    uri, parent, tags = tracking["uri"], tracking["parent_run_id"], tracking["tags"]
+    return tracking_overrides(uri, parent, tags, tracking["experiment"])

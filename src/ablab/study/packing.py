@@ -14,10 +14,11 @@ from typing import Any, Protocol
 
 from omegaconf import DictConfig, OmegaConf
 
+from ablab.config.overrides import quote
 from ablab.run.engines.fused.pack_file import write_pack
 from ablab.run.engines.fused.support import pack_key
 from ablab.run.request import RunRequest
-from ablab.study.jobs import Job, bookkeeping_overrides, quote
+from ablab.study.jobs import Job, bookkeeping_overrides
 
 
 class Planned(Protocol):

@@ -18,6 +18,7 @@ PACK_SIZE = "ablab.pack_size"  # runs trained together by one fused job
 MEMBER_SEEDS = "ablab.member_seeds"  # an ensemble's member seeds
 HYDRA_OVERRIDES = "hydra_overrides"
 SEARCH = "ablab.search"  # set by conf/hparams_search/*.yaml (tracking.tags), not by code
+TRIAL = "ablab.trial"  # a search trial's Optuna trial number (set by the search sweeper)
 
 # Every RUNNING run's owner and sign of life (ablab.tracking.liveness), and why a dead one was KILLED.
 OWNER_HOST = "ablab.owner.host"
@@ -37,6 +38,7 @@ SEED = "ablab.seed"
 # A study launch (the parent run).
 ROLE = "ablab.role"
 ROLE_STUDY = "study"  # the value of ROLE on a study launch
+ROLE_SEARCH = "search"  # the value of ROLE on a search's parent run (ablab.search)
 REFERENCE_ARM = "ablab.reference_arm"
 METRIC = "ablab.metric"  # the metric the study compares (default: the report's choice)
 DIRECTION = "ablab.direction"  # maximize | minimize
