@@ -10,6 +10,8 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	@# A .venv made before ablab dropped tensorflow-cpu: one TensorFlow package, not two in one module.
+	$(BIN)/pip uninstall --quiet --yes tensorflow-cpu 2>/dev/null || true
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
