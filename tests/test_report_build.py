@@ -17,7 +17,8 @@ from scipy.stats import t as student_t
 from ablab.report import make_report
 from test_report_synthetic import BASELINE, Job, StudyWriter, new_store, write_demo
 
-FILES = {"report.md", "report.html", "table.csv", "learning_curves.png", "effect.png", "seeds.png"}
+TEXT_FILES = {"report.md", "report.html", "table.csv", "table.tex", "results.txt"}
+FILES = TEXT_FILES | {"learning_curves.png", "effect.png", "seeds.png"}
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +109,7 @@ def test_a_study_without_finished_runs_says_so(tmp_path: Path) -> None:
     parent = writer.launch(jobs)
     writer.child(parent, jobs[1], {"test_accuracy": 0.9}, status="FAILED")
     folder = make_report(writer.client.tracking_uri, study="fresh", out_root=tmp_path / "reports")
-    assert {path.name for path in folder.iterdir()} == {"report.md", "report.html", "table.csv"}
+    assert {path.name for path in folder.iterdir()} == TEXT_FILES
     for name in ("report.md", "report.html"):
         assert "No finished runs yet: 0 of 2 planned runs have finished" in (folder / name).read_text()
     table = pd.read_csv(folder / "table.csv")

@@ -5,6 +5,7 @@ import re
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -96,9 +97,17 @@ def study_runs(client: MlflowClient, name: str = "tiny"):
 @pytest.mark.slow
 def test_joblib_study_on_fresh_store_then_resume(tmp_path):
     write_conf(tmp_path, launcher="joblib")
+    started = time.monotonic()
     first = ablab_train(tmp_path, "study=tiny", "hydra.launcher.n_jobs=2")
+    wall = time.monotonic() - started
     assert first.returncode == 0, first.stderr[-3000:]
     assert "6 finished, 0 skipped" in first.stdout
+    # After the outcome table, the report's verdicts in words, one line per compared arm; the
+    # launch's time counts the whole command (planning included), not just the training.
+    verdicts = first.stdout.split("Verdicts (Δ vs the compared arm, 95% CI):\n", 1)[1].splitlines()[:2]
+    assert [line.split(": ")[0] for line in verdicts] == ["  activation=relu", "  optimizer=adam"]
+    took = float(re.search(r"launch took ([\d.]+) s", first.stdout).group(1))
+    assert 0.8 * wall <= took <= wall
     # What the user asked for, not the launcher's internals: no joblib options, no job overrides.
     console = first.stdout + first.stderr
     assert not [noise for noise in ("Joblib.Parallel", "#0 :", "+tracking.parent_run_id") if noise in console]

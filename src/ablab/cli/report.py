@@ -21,7 +21,8 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="ablab-report",
         description="Ablation table, figures and statistics of a study launch, from MLflow to "
-        "reports/<study>/<timestamp>/ (report.md, report.html, table.csv, PNGs), also logged "
+        "reports/<study>/<timestamp>/ (report.md, report.html, table.csv, table.tex, results.txt, PNGs), "
+        "also logged "
         "under report/ on the study's parent run.",
     )
     p.add_argument("study", nargs="?", help="study (= experiment) name; default: the latest study launch")
@@ -65,6 +66,7 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", default="reports", type=Path, help="output root folder (default: reports)")
     p.add_argument("--no-log", action="store_true", help="do not log the report to the parent run")
+    p.add_argument("--latex", action="store_true", help="also print the LaTeX table (table.tex, booktabs)")
     p.add_argument("--list", action="store_true", help="list the studies in the store and exit")
     return p
 
@@ -101,6 +103,7 @@ def main(argv: list[str] | None = None) -> None:
             reference=args.reference,
             log_to_mlflow=not args.no_log,
             echo=True,
+            latex=args.latex,
         )
     except (ReportError, TrackingUnavailable) as error:
         _fail(str(error))

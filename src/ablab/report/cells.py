@@ -58,7 +58,7 @@ def ablation_headers(report: Report, table: pd.DataFrame | None = None) -> list[
         "verdict",
         "best val acc",
         "epoch to 90% of best",
-        "val AUC",
+        "mean val accuracy (curve area)",
     ]
 
 
@@ -80,11 +80,17 @@ def ablation_rows(report: Report, table: pd.DataFrame | None = None) -> list[lis
                 p_value(row["p_holm"]),
                 row["verdict"],
                 number(row["best_val_accuracy"]),
-                epoch(row["epoch_to_90pct_best"]),
+                "–" if _at_chance(report, row["arm"]) else epoch(row["epoch_to_90pct_best"]),
                 number(row["val_auc"]),
             ]
         )
     return rows
+
+
+def _at_chance(report: Report, arm: str) -> bool:
+    """A flat curve at chance "reaches" 90% of its best at epoch 1: that cell would look fastest."""
+    found = report.degenerate.get(arm)
+    return found is not None and found.at_chance
 
 
 def _delta(row: pd.Series, unit: str) -> str:

@@ -33,6 +33,7 @@ def _missing(value: object) -> bool:
 
 def detail_rows(report: Report, table: pd.DataFrame | None = None) -> list[list[str]]:
     unit = f" {report.metric.delta_unit}" if report.metric.delta_unit else ""
+    flat = _flat_arms(report)
     rows = []
     for _, row in (report.table if table is None else table).iterrows():
         if row["reference"] or not row["test"] or row["test"] == "none":
@@ -43,7 +44,7 @@ def detail_rows(report: Report, table: pd.DataFrame | None = None) -> list[list[
                 row["compared_with"],
                 p_with_test(row),
                 _permutation(row),
-                _effect_size(row),
+                _effect_size(row, bool({row["arm"], row["compared_with"]} & flat)),
                 number(row["p_improvement"], 2),
                 "–" if _missing(row["relative_delta"]) else f"{row['relative_delta'] * 100:+.1f}%",
                 p_value(row["p_tost_holm"]),
@@ -60,7 +61,14 @@ def _permutation(row: pd.Series) -> str:
     return f"{p_value(row['p_permutation'])} ({p_value(row['min_p_permutation'])}, {row['permutation_test']})"
 
 
-def _effect_size(row: pd.Series) -> str:
+def _flat_arms(report: Report) -> set[str]:
+    """Arms that scored the same on every seed (``report.degenerate``)."""
+    return {arm for arm, found in report.degenerate.items() if found.zero_spread}
+
+
+def _effect_size(row: pd.Series, flat: bool = False) -> str:
+    if flat:
+        return "– (sd 0, see note)"
     if _missing(row["effect_size"]):
         return "–"
     text = f"{row['effect_size_name']} = {signed(row['effect_size'])}"
@@ -74,7 +82,9 @@ def detail_notes(report: Report) -> list[str]:
     alpha = report.alpha
     unit = report.metric.delta_unit or "metric units"
     scale = 100.0 if report.metric.fraction else 1.0
-    return [
+    margin = f"±{report.margin * scale:.4g} {unit}"
+    flat = sorted(_flat_arms(report))
+    notes = [
         "t-test p: the test behind the verdict (paired by seed, or Welch), before Holm.",
         "Permutation p: a distribution-free check (scipy.stats.permutation_test): an exact sign-flip "
         "test of the paired differences, or an exact relabelling of unpaired runs. In brackets, the "
@@ -88,9 +98,20 @@ def detail_notes(report: Report) -> list[str]:
         f"TOST: two one-sided t-tests (statsmodels) that Δ lies within ±{report.margin * scale:.4g} {unit} "
         "(study.margin), Holm-corrected; below α the arm is 'equivalent'.",
         f"MDE: the smallest |Δ| a two-sided t-test at α = {alpha:g} detects with {POWER:.0%} power at this "
-        "n, from the observed spread (statsmodels TTestPower / TTestIndPower). Seeds for margin: seeds "
-        f"per arm needed to detect |Δ| = the margin with {POWER:.0%} power.",
+        "n, from the observed spread (statsmodels TTestPower / TTestIndPower).",
+        f"Seeds for margin: how many seeds per arm a two-sided t-test at α = {alpha:g} would need to "
+        f"detect a true difference as small as the margin ({margin}) with {POWER:.0%} power, from the "
+        "observed spread (of the paired differences, or pooled). It sizes a follow-up study about "
+        "differences that small, not this arm's result: an arm already 'better' or 'worse' needs no "
+        "more seeds to show that.",
     ]
+    if flat:
+        notes.append(
+            f"Effect size '– (sd 0)': {', '.join(flat)} scored the same on every seed, and a standardised "
+            "effect size divides by the spread, which is (close to) zero: the number would only measure "
+            "the other arm's seed noise, so none is shown."
+        )
+    return notes
 
 
 def anova_rows(report: Report) -> list[list[str]]:

@@ -8,7 +8,14 @@ from datetime import datetime
 import pandas as pd
 from mlflow.tracking import MlflowClient
 
+from ablab.report.classes import class_counts
 from ablab.report.curves import read_curves
+from ablab.report.degenerate import (
+    Degenerate,
+    degenerate_notes,
+    find_degenerate,
+    without_meaningless_effects,
+)
 from ablab.report.launch_record import Launch, recorded_schedule
 from ablab.report.metric import MetricChoice, choose_metric, study_metric
 from ablab.stats.comparisons import ALPHA, ablation_table
@@ -33,6 +40,7 @@ class Report:
     baseline_table: pd.DataFrame | None = None  # ladder: each step vs the baseline (table: vs previous)
     factorial: Factorial | None = None  # factorial design: main effects and interactions
     seed_decisions: pd.DataFrame | None = None  # adaptive seeds: per arm, seeds run and why it stopped
+    degenerate: dict[str, Degenerate] = field(default_factory=dict)  # arms at chance or with zero spread
 
     @property
     def n_finished(self) -> int:
@@ -105,6 +113,9 @@ def summarise(
         compared = ~table["reference"] & table["arm"].isin(sequential.index)
         table.loc[compared, "verdict"] = table.loc[compared, "arm"].map(sequential)
     curves = curves.merge(runs[["run_id", "arm"]], on="run_id")
+    degenerate = find_degenerate(table, class_counts(client, finished), choice)
+    table = without_meaningless_effects(table, degenerate)
+    baseline_table = without_meaningless_effects(compare_arms({}), degenerate) if steps else None
     return Report(
         launch=launch,
         metric=choice,
@@ -114,11 +125,12 @@ def summarise(
         tracking_uri=client.tracking_uri,
         created=datetime.now().astimezone(),
         alpha=alpha,
-        notes=_notes(launch, choice, table, runs, alpha),
+        notes=degenerate_notes(degenerate, choice.label) + _notes(launch, choice, table, runs, alpha),
         margin=margin,
-        baseline_table=compare_arms({}) if steps else None,
+        baseline_table=baseline_table,
         factorial=factorial_anova(runs, launch.plan) if launch.design == "factorial" else None,
         seed_decisions=decisions,
+        degenerate=degenerate,
     )
 
 

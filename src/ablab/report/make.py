@@ -5,19 +5,24 @@ from __future__ import annotations
 import io
 import re
 import warnings
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
+from mlflow.entities import Run
 from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
 
 from ablab.report import design_figures, figures
 from ablab.report.findings import Report, summarise
-from ablab.report.launch_record import load_launch
+from ablab.report.latex import to_latex
+from ablab.report.launch_record import Launch, load_launch
 from ablab.report.render import Picture, to_html, to_markdown, to_terminal, write_csv
 from ablab.report.studies import find_launch, open_client
 from ablab.report.sweep import load_sweep
+from ablab.report.words import results_paragraph
 from ablab.stats.comparisons import ALPHA
 from ablab.tracking.stale_runs import describe, reap_stale_runs
 
@@ -40,41 +45,86 @@ def make_report(
     sweep: str | None = None,
     sweep_id: str | None = None,
     reference: str | None = None,
+    latex: bool = False,
 ) -> Path:
-    """Write report.md, report.html, table.csv and the figures to ``out_root/<study>/<timestamp>/``
-    and (``log_to_mlflow``) under ``report/`` on the study's parent run; returns the folder.
+    """Write report.md, report.html, table.csv, table.tex, results.txt and the figures to
+    ``out_root/<study>/<timestamp>/`` and (``log_to_mlflow``) under ``report/`` on the study's
+    parent run; returns the folder.
 
     Picks the launch by ``parent_run_id``, else the latest launch of ``study``, else the latest
     launch of any study. ``metric`` (default: the study's, else test_accuracy), ``higher_is_better``
     and ``margin`` (equivalence, in the metric's units) default to what the study recorded.
-    ``epoch`` ("last"/"best") reads a per-epoch ``metric``. ``echo`` prints
-    the terminal table. ``sweep`` names the experiment of a plain Hydra multirun to report instead
-    (``sweep_id``: which of its multiruns, default the latest; ``reference``: its reference arm,
-    default the first; nothing is logged to MLflow, there is
-    no parent run). Raises ReportError (StudyNotFound, MetricNotFound) for bad input.
+    ``epoch`` ("last"/"best") reads a per-epoch ``metric``. ``echo`` prints the terminal table
+    (``latex``: and the LaTeX table), then the results in words. ``sweep`` names the experiment
+    of a plain Hydra multirun to report instead (``sweep_id``: which of its multiruns, default the
+    latest; ``reference``: its reference arm, default the first; nothing is logged to MLflow, there
+    is no parent run). Raises ReportError (StudyNotFound, MetricNotFound) for bad input.
     """
     client = open_client(tracking_uri)
     if sweep:
         parent, launch = None, load_sweep(client, sweep, reference, sweep_id)
     else:
-        parent = find_launch(client, study, parent_run_id)
-        # Runs left RUNNING by a launch that died are marked KILLED first, and the report says so.
-        stale = describe(reap_stale_runs(client, [parent.info.experiment_id]))
-        if stale:
-            parent = client.get_run(parent.info.run_id)
-        launch = load_launch(client, parent)
-        launch.notes.extend([stale] if stale else [])
+        parent, launch = _study_launch(client, study, parent_run_id)
     report = summarise(client, launch, metric, epoch, higher_is_better, alpha, margin)
+    return write_report(report, client, parent, Path(out_root), log_to_mlflow, echo, latex)
+
+
+@dataclass(frozen=True)
+class Written:
+    """A report on disk, and the findings it was written from."""
+
+    folder: Path
+    report: Report
+
+
+def launch_report(tracking_uri: str, parent_run_id: str, out_root: str | Path = "reports") -> Written:
+    """The report a study launch writes at its end, with the study's own settings, and its findings:
+    the launch's console prints the verdicts from them."""
+    client = open_client(tracking_uri)
+    parent, launch = _study_launch(client, None, parent_run_id)
+    report = summarise(client, launch)
+    return Written(write_report(report, client, parent, Path(out_root)), report)
+
+
+def _study_launch(client: MlflowClient, study: str | None, parent_run_id: str | None) -> tuple[Run, Launch]:
+    parent = find_launch(client, study, parent_run_id)
+    # Runs left RUNNING by a launch that died are marked KILLED first, and the report says so.
+    stale = describe(reap_stale_runs(client, [parent.info.experiment_id]))
+    if stale:
+        parent = client.get_run(parent.info.run_id)
+    launch = load_launch(client, parent)
+    launch.notes.extend([stale] if stale else [])
+    return parent, launch
+
+
+def write_report(
+    report: Report,
+    client: MlflowClient,
+    parent: Run | None,
+    out_root: Path,
+    log_to_mlflow: bool = True,
+    echo: bool = False,
+    latex: bool = False,
+) -> Path:
+    """The report's files in a new folder under ``out_root``, logged to ``parent`` (when there is
+    one and ``log_to_mlflow``); returns the folder."""
     pictures = draw(report)
-    folder = _new_folder(Path(out_root), report.launch.study, report.created)
+    folder = _new_folder(out_root, report.launch.study, report.created)
     for picture in pictures:
         (folder / picture.filename).write_bytes(picture.png)
     (folder / "report.md").write_text(to_markdown(report, pictures), encoding="utf-8")
     (folder / "report.html").write_text(to_html(report, pictures), encoding="utf-8")
     write_csv(report, folder / "table.csv")
+    table = to_latex(report)
+    (folder / "table.tex").write_text(table, encoding="utf-8")
+    words = results_paragraph(report)
+    (folder / "results.txt").write_text(words + "\n", encoding="utf-8")
     if echo:
         print(to_terminal(report))
+        if latex:
+            print(f"\n{table}", end="")
         print(f"\nReport written to {folder}")
+        print(f"\nResults in words (results.txt):\n{words}")
     if log_to_mlflow and parent is not None:
         try:
             client.log_artifacts(parent.info.run_id, str(folder), ARTIFACT_FOLDER)

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ablab.report import cells
+from ablab.report.degenerate import degenerate_notes
 from ablab.report.detail_cells import sections
 from ablab.report.findings import Report
+from ablab.report.words import results_paragraph
 
 
 @dataclass(frozen=True)
@@ -30,10 +32,14 @@ class Picture:
 
 def write_csv(report: Report, path: Path) -> None:
     """The table's numbers at full precision; delta, CI, margin and MDE in delta_unit (pp for
-    accuracies). A ladder adds ``table_vs_baseline.csv``, a factorial ``anova.csv`` and
-    ``cell_means.csv`` beside it."""
+    accuracies); ``degenerate``: why an arm's numbers mislead (report.degenerate). A ladder adds
+    ``table_vs_baseline.csv``, a factorial ``anova.csv`` and ``cell_means.csv`` beside it."""
     unit = report.metric.delta_unit or "metric units"
-    report.table.assign(metric=report.metric.label, delta_unit=unit).to_csv(path, index=False)
+    why = {arm: found.what() for arm, found in report.degenerate.items()}  # effect sizes left empty
+    degenerate = report.table["arm"].map(why).fillna("")
+    report.table.assign(metric=report.metric.label, delta_unit=unit, degenerate=degenerate).to_csv(
+        path, index=False
+    )
     if report.baseline_table is not None:
         report.baseline_table.assign(metric=report.metric.label, delta_unit=unit).to_csv(
             path.with_name("table_vs_baseline.csv"), index=False
@@ -53,6 +59,7 @@ def to_terminal(report: Report) -> str:
     if message:
         lines += ["", message]
     lines += ["", *_text_table(cells.ablation_headers(report), cells.ablation_rows(report))]
+    lines += ["", *degenerate_notes(report.degenerate, report.metric.label)] if report.degenerate else []
     for section in sections(report):
         lines += ["", f"{section.title}:", *_text_table(section.headers, section.rows)]
     unfinished = cells.unfinished_rows(report)
@@ -92,6 +99,7 @@ def to_markdown(report: Report, pictures: list[Picture]) -> str:
     lines = [f"# Ablation report: {md(report.launch.study)}", ""]
     lines += [f"- **{label}:** {md(value)}" for label, value in cells.headline(report)]
     message = cells.empty_message(report)
+    lines += ["", "## Results in words", "", md(results_paragraph(report))]
     lines += ["", "## Ablation table", ""]
     if message:
         lines += [md(message), ""]
@@ -172,7 +180,8 @@ def to_html(report: Report, pictures: list[Picture]) -> str:
         "<ul>",
     ]
     parts += [f"<li><b>{h(label)}:</b> {h(value)}</li>" for label, value in cells.headline(report)]
-    parts += ["</ul>", "<h2>Ablation table</h2>"]
+    parts += ["</ul>", "<h2>Results in words</h2>", f"<p>{h(results_paragraph(report))}</p>"]
+    parts.append("<h2>Ablation table</h2>")
     message = cells.empty_message(report)
     if message:
         parts.append(f'<p class="message">{h(message)}</p>')

@@ -12,8 +12,9 @@ from scipy.integrate import trapezoid
 
 CONVERGENCE_COLUMNS = ["best_val_accuracy", "epoch_to_90pct_best", "val_auc"]
 AUC_NOTE = (
-    "val AUC: area under the validation-accuracy curve (trapezoid rule over epochs 1..E) divided by "
-    "E - 1, so it is the curve's mean height on a 0..1 scale; 1.0 means perfect from the first epoch."
+    "mean val accuracy (curve area): the area under the validation-accuracy curve (trapezoid rule "
+    "over epochs 1..E) divided by E - 1, so it is the curve's mean height on a 0..1 scale; 1.0 means "
+    "perfect from the first epoch (not a ROC AUC)."
 )
 
 

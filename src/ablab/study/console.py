@@ -1,4 +1,4 @@
-"""What a study launch prints: the plan (dry run) and the outcome per arm."""
+"""What a study launch prints: the plan (dry run), the outcome per arm and the verdicts."""
 
 from __future__ import annotations
 
@@ -55,3 +55,8 @@ def format_outcome(outcomes: Sequence[tuple[Job, str]], errors: Mapping[str, str
     ]
     lines += [f"  failed in {arm}: {message}" for arm, message in errors.items()]
     return "\n".join(lines)
+
+
+def format_verdicts(lines: Sequence[str]) -> str:
+    """The report's verdicts in plain words (``ablab.report.words.verdict_lines``), under a title."""
+    return "\n".join(["Verdicts (Δ vs the compared arm, 95% CI):", *(f"  {line}" for line in lines)])

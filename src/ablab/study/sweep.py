@@ -41,6 +41,7 @@ class StudySweep:
         self.hydra_context = hydra_context
         self.launcher = launcher
         self.warming: Any = None  # the joblib workers starting up while the study plans
+        self.created = time.perf_counter()  # the launch's start, where the OS gives no process start
         self.step_costs: dict[str, int] = {}  # per arm (ablab.run.engines.fused.step_cost): packs balance it
 
     def _compose(self, overrides: list[str]) -> DictConfig:
@@ -176,12 +177,11 @@ class StudySweep:
 
     def _run(self, client, spec, jobs, done, tracking_uri, parent_run_id, plan_round) -> Any:
         from ablab.study.bookkeeping import close_study, finished_run_keys, planned_runs, write_plan
-        from ablab.study.console import format_outcome
+        from ablab.study.console import format_outcome, format_verdicts
         from ablab.study.job_results import job_errors, release_workers
         from ablab.tracking.run_summary import study_summary
 
         to_run = [j for j in jobs if spec.rerun or j.run_key not in done]
-        started = time.perf_counter()
         launches, results, look = [], [], 0
         while True:
             this_round = self._launches(to_run, spec, tracking_uri, parent_run_id, first_pack=len(launches))
@@ -209,8 +209,10 @@ class StudySweep:
         counts = {name: sum(o == name for _, o in outcomes) for name in ("finished", "skipped", "failed")}
         close_study(client, parent_run_id, counts)
         print(format_outcome(outcomes, errors))
-        report = self._report(tracking_uri, parent_run_id) if self.report else None
-        print(study_summary(tracking_uri, parent_run_id, time.perf_counter() - started, report))
+        report, verdicts = self._report(tracking_uri, parent_run_id) if self.report else (None, [])
+        if verdicts:
+            print(format_verdicts(verdicts))
+        print(study_summary(tracking_uri, parent_run_id, self._seconds(), report))
         if counts["failed"]:
             raise SystemExit(1)
         return results
@@ -299,12 +301,22 @@ class StudySweep:
         """A job's weight in the packs: its arm's model step cost, once per ensemble member."""
         return self.step_costs[job.arm.name] * int(job.config.ensemble.size)
 
-    def _report(self, tracking_uri: str, parent_run_id: str) -> str:
-        """Where the report is; a report failure must not hide the study's own outcome."""
+    def _report(self, tracking_uri: str, parent_run_id: str) -> tuple[str, list[str]]:
+        """Where the report is, and its verdicts in words (one line per compared arm, from the
+        report's own findings); a report failure must not hide the study's own outcome."""
         try:
-            from ablab.report import make_report
+            from ablab.report.make import launch_report
+            from ablab.report.words import verdict_lines
 
-            return str(make_report(tracking_uri, parent_run_id=parent_run_id) / "report.html")
+            written = launch_report(tracking_uri, parent_run_id)
+            return str(written.folder / "report.html"), verdict_lines(written.report)
         except Exception as error:  # noqa: BLE001 - reported, the study result stands
-            return f"could not be written: {error}"
+            return f"could not be written: {error}", []
+
+    def _seconds(self) -> float:
+        """How long the whole command has run, Python's start and the planning included."""
+        from ablab.tracking.liveness import process_age_s
+
+        age = process_age_s()
+        return age if age is not None else time.perf_counter() - self.created
 

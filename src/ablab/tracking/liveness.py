@@ -45,6 +45,16 @@ def process_start(pid: int) -> str | None:
         return None
 
 
+def process_age_s() -> float | None:
+    """Seconds since this process started: from its /proc start time and CLOCK_BOOTTIME, the
+    clock /proc counts start times on (Linux); None where either is unknown."""
+    start = process_start(os.getpid())
+    clock = getattr(time, "CLOCK_BOOTTIME", None)
+    if start is None or clock is None:
+        return None
+    return time.clock_gettime(clock) - int(start) / os.sysconf("SC_CLK_TCK")
+
+
 def owner_tags() -> dict[str, str]:
     """The tags that name this process as a run's owner, with a first heartbeat."""
     tags = {

@@ -18,6 +18,7 @@ PACK_SIZE = "ablab.pack_size"  # runs trained together by one fused job
 MEMBER_SEEDS = "ablab.member_seeds"  # an ensemble's member seeds
 HYDRA_OVERRIDES = "hydra_overrides"
 SEARCH = "ablab.search"  # set by conf/hparams_search/*.yaml (tracking.tags), not by code
+TASK_PARAM = "dataset.task"  # classification | binary | regression (ablab.config.tasks)
 TRIAL = "ablab.trial"  # a search trial's Optuna trial number (set by the search sweeper)
 
 # Every RUNNING run's owner and sign of life (ablab.tracking.liveness), and why a dead one was KILLED.
