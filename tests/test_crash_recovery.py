@@ -49,12 +49,13 @@ def test_kill_9_of_a_study_launcher_leaves_no_orphans_and_no_zombies(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
     # Many epochs: the workers are surely training when the launcher is killed.
     args = ["study=tiny", "hydra.launcher.n_jobs=2", "trainer.epochs=500"]
+    output = (tmp_path / "launcher.log").open("w")
     launcher = subprocess.Popen(
         [ABLAB_TRAIN, f"--config-dir={tmp_path / 'conf'}", *args, f"hydra.sweep.dir={tmp_path / 'm'}"],
         cwd=tmp_path,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=output,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     try:
@@ -65,7 +66,8 @@ def test_kill_9_of_a_study_launcher_leaves_no_orphans_and_no_zombies(tmp_path):
                 return False
             return any(c.info.status == "RUNNING" for c in study_runs(client)[1])
 
-        assert wait_for(training, timeout=240), "the study never started a run"
+        started = wait_for(training, timeout=240)
+        assert started, f"the study never started a run: {(tmp_path / 'launcher.log').read_text()[-3000:]}"
         workers = children_of(launcher.pid)
         assert workers, "no worker processes"
         launcher.send_signal(signal.SIGKILL)  # as the OOM killer does

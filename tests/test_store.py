@@ -78,3 +78,25 @@ def _make_empty_store(cache: str) -> str:
 
     os.environ["ABLAB_CACHE_DIR"] = cache
     return str(empty_store())
+
+
+def test_a_reader_never_sees_half_a_new_store(own_cache, tmp_path, monkeypatch):
+    """A study's store appears whole: a client that opens it mid-copy (the MLflow UI, a test
+    polling for it) would start MLflow's own migrations on half a file and break the launch."""
+    import shutil
+
+    import ablab.tracking.store as store
+
+    path = tmp_path / "mlflow.db"
+    seen_while_copying = []
+    copyfile = shutil.copyfile
+
+    def copy_and_look(source, target):
+        copied = copyfile(source, target)
+        seen_while_copying.append(path.exists())  # the copy is done; is the store already there?
+        return copied
+
+    monkeypatch.setattr(store.shutil, "copyfile", copy_and_look)
+    prepare_store(f"sqlite:///{path}")
+    assert seen_while_copying == [False]
+    assert _schema(path)[1] and not list(tmp_path.glob("*.partial"))

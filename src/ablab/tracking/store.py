@@ -61,8 +61,10 @@ def prepare_store(tracking_uri: str, source: str = "tracking.uri") -> MlflowClie
         return MlflowClient(tracking_uri)
     check_writable(tracking_uri, source)
     with FileLock(f"{path}.lock", timeout=LOCK_TIMEOUT_S):
-        if not path.exists():
-            shutil.copyfile(empty_store(), path)
+        if not path.exists():  # copied beside, then renamed: a reader never sees half a store
+            partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+            shutil.copyfile(empty_store(), partial)
+            os.replace(partial, path)
         client = MlflowClient(tracking_uri)  # MLflow adds its Default experiment here
         client.search_experiments(max_results=1)
     return client
