@@ -8,7 +8,8 @@ import os
 import platform
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
@@ -27,36 +28,51 @@ def quiet_console() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
-# What ``import tensorflow`` writes to stderr from C++ before absl's logging is set up, whatever
-# TF_CPP_MIN_LOG_LEVEL says: start-up notices, not problems.
-_STARTUP_NOISE = ("before absl::InitializeLog()", "oneDNN custom operations", "cpu_feature_guard")
+# What TensorFlow writes to stderr from C++ before absl's logging is set up, whatever
+# TF_CPP_MIN_LOG_LEVEL says: start-up notices, and the CUDA probe of a machine without a GPU
+# (a run's summary says which device it trained on).
+_STARTUP_NOISE = (
+    "before absl::InitializeLog()",
+    "oneDNN custom operations",
+    "cpu_feature_guard",
+    "Could not find cuda drivers",
+    "failed call to cuInit",
+)
 
 
-def import_tensorflow() -> None:
-    """Import TensorFlow with its start-up notices filtered out of stderr (other lines pass).
-
-    Unless the user set ``TF_CPP_MIN_LOG_LEVEL=0`` to see them. A no-op once TF is imported.
-    """
-    if "tensorflow" in sys.modules:
-        return
+@contextmanager
+def _without_startup_noise() -> Iterator[None]:
+    """Run the block with its C++ stderr filtered: the lines of ``_STARTUP_NOISE`` dropped, the
+    others passed on. Unless the user set ``TF_CPP_MIN_LOG_LEVEL=0`` to see everything."""
     if os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0":
-        import tensorflow  # noqa: F401
+        yield
         return
     with tempfile.TemporaryFile() as captured:
         sys.stderr.flush()
         saved = os.dup(2)
         os.dup2(captured.fileno(), 2)
         try:
-            import tensorflow  # noqa: F401
+            yield
         finally:
             sys.stderr.flush()
             os.dup2(saved, 2)
             os.close(saved)
-        captured.seek(0)
-        lines = captured.read().decode(errors="replace").splitlines()
-    kept = [line for line in lines if not any(noise in line for noise in _STARTUP_NOISE)]
-    if kept:
-        print("\n".join(kept), file=sys.stderr)
+            captured.seek(0)
+            lines = captured.read().decode(errors="replace").splitlines()
+            kept = [line for line in lines if not any(noise in line for noise in _STARTUP_NOISE)]
+            if kept:
+                print("\n".join(kept), file=sys.stderr)
+
+
+def import_tensorflow() -> None:
+    """Import TensorFlow with its start-up notices filtered out of stderr (other lines pass).
+    A no-op once TF is imported."""
+    if "tensorflow" in sys.modules:
+        return
+    with _without_startup_noise():
+        import tensorflow as tf
+
+        tf.config.list_physical_devices("GPU")  # the CUDA probe, here (it leaves thread pools open)
 
 
 def launcher_workers(launcher: Mapping[str, Any]) -> int:
