@@ -180,6 +180,10 @@ class Section:
 def sections(report: Report) -> list[Section]:
     """The report's tables after the main one, in reading order (only those with rows)."""
     found = []
+    if report.path is not None:
+        from ablab.report.path_cells import path_sections  # it builds on Section
+
+        found += path_sections(report)
     if report.baseline_table is not None:
         reference = report.launch.reference_arm
         found.append(

@@ -18,6 +18,7 @@ from ablab.report.degenerate import (
 )
 from ablab.report.launch_record import Launch, recorded_schedule
 from ablab.report.metric import MetricChoice, choose_metric, study_metric
+from ablab.report.path_findings import PathFindings, path_findings, path_note, read_path
 from ablab.stats.comparisons import ALPHA, ablation_table
 from ablab.stats.convergence import AUC_NOTE, CONVERGENCE_COLUMNS, convergence_by_run
 from ablab.stats.factorial import Factorial, factorial_anova
@@ -41,6 +42,7 @@ class Report:
     factorial: Factorial | None = None  # factorial design: main effects and interactions
     seed_decisions: pd.DataFrame | None = None  # adaptive seeds: per arm, seeds run and why it stopped
     degenerate: dict[str, Degenerate] = field(default_factory=dict)  # arms at chance or with zero spread
+    path: PathFindings | None = None  # design path: the path, its runner-ups, the runs spent
 
     @property
     def n_finished(self) -> int:
@@ -87,11 +89,11 @@ def summarise(
             runs.loc[runs["arm"] == launch.reference_arm, "value"].mean()
         )
 
-    def compare_arms(compared_with: dict[str, str]) -> pd.DataFrame:
+    def compare_arms(compared_with: dict[str, str], arms: list[str] | None = None) -> pd.DataFrame:
         return ablation_table(
             runs,
             launch.plan,
-            launch.arms,
+            launch.arms if arms is None else arms,
             launch.reference_arm,
             scale=100.0 if choice.fraction else 1.0,
             higher_is_better=choice.higher_is_better,
@@ -101,10 +103,11 @@ def summarise(
         )
 
     steps = previous_steps(launch)
-    table = compare_arms(steps)
+    path = read_path(launch, runs, alpha, choice.higher_is_better)
+    table = compare_arms(path.compared_with, path.path_arms) if path else compare_arms(steps)
     schedule = recorded_schedule(tags)
     decisions = None
-    if schedule is not None:
+    if schedule is not None and path is None:  # a path's races are its own (report.path)
         # Seeds added until decided: the group-sequential decision is the verdict, not a fresh t-test.
         decisions = arm_decisions(
             runs, launch.arms, launch.reference_arm, schedule, alpha, margin, choice.higher_is_better
@@ -131,6 +134,7 @@ def summarise(
         factorial=factorial_anova(runs, launch.plan) if launch.design == "factorial" else None,
         seed_decisions=decisions,
         degenerate=degenerate,
+        path=path_findings(path, table, launch, compare_arms) if path else None,
     )
 
 
@@ -163,7 +167,9 @@ def _notes(
         f"{choice.label}: mean ± standard deviation over seeds (ddof=1); "
         f"{'higher' if choice.higher_is_better else 'lower'} is better.",
         (
-            f"Ladder: each step is compared with the step before it (Δ = step minus previous step, in "
+            path_note(unit)
+            if launch.design == "path"
+            else f"Ladder: each step is compared with the step before it (Δ = step minus previous step, in "
             f"{unit}), so Δ is what that step added; the second table compares each step with "
             f"{launch.reference_arm}."
             if launch.design == "ladder"

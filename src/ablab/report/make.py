@@ -19,6 +19,7 @@ from ablab.report import design_figures, figures
 from ablab.report.findings import Report, summarise
 from ablab.report.latex import to_latex
 from ablab.report.launch_record import Launch, load_launch
+from ablab.report.path_figure import path_alternatives_plot
 from ablab.report.render import Picture, to_html, to_markdown, to_terminal, write_csv
 from ablab.report.studies import find_launch, open_client
 from ablab.report.sweep import load_sweep
@@ -172,6 +173,16 @@ def draw(report: Report) -> list[Picture]:
                 design_figures.path_plot(report.runs, launch.arms, metric.label),
             )
         )
+    if report.path is not None:
+        made.append(
+            (
+                "path.png",
+                "Ablation path",
+                f"{metric.label} of each step's choice (dots: seeds, line: means) and of its runner-ups "
+                "(grey; x: dropped by the race as worse than the best).",
+                path_alternatives_plot(report.path, report.runs, metric.label),
+            )
+        )
     if launch.design == "factorial":
         made.append(
             (
@@ -185,7 +196,8 @@ def draw(report: Report) -> list[Picture]:
 
 
 def _compared_with(report: Report) -> str:
-    return "the previous step" if report.baseline_table is not None else report.launch.reference_arm
+    stepwise = report.baseline_table is not None or report.path is not None
+    return "the previous step" if stepwise else report.launch.reference_arm
 
 
 def _png(figure: Figure) -> bytes:

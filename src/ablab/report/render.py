@@ -16,6 +16,7 @@ from ablab.report import cells
 from ablab.report.degenerate import degenerate_notes
 from ablab.report.detail_cells import sections
 from ablab.report.findings import Report
+from ablab.report.path_cells import write_path_csv
 from ablab.report.words import results_paragraph
 
 
@@ -44,6 +45,8 @@ def write_csv(report: Report, path: Path) -> None:
         report.baseline_table.assign(metric=report.metric.label, delta_unit=unit).to_csv(
             path.with_name("table_vs_baseline.csv"), index=False
         )
+    if report.path is not None:
+        write_path_csv(report.path, path)
     if report.factorial is not None:
         report.factorial.anova.to_csv(path.with_name("anova.csv"), index=False)
         report.factorial.cell_means.to_csv(path.with_name("cell_means.csv"), index=False)

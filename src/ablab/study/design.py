@@ -13,7 +13,7 @@ from typing import Any
 
 from ablab.errors import ConfigError
 
-DESIGNS = ("ofat", "leave_one_out", "ladder", "factorial")
+DESIGNS = ("ofat", "leave_one_out", "ladder", "factorial", "path")
 
 
 @dataclass(frozen=True)

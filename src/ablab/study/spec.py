@@ -17,10 +17,13 @@ from ablab.config.groups import RUN_GROUPS
 from ablab.errors import ConfigError
 from ablab.stats.sequential import SeedSchedule, read_schedule
 from ablab.study.design import DESIGNS, check_factors, check_seeds
+from ablab.study.target import read_target
 
 _ABSENT = object()
 # What a study node may hold (conf/study/*.yaml, README "Studies").
-STUDY_KEYS = ("name", "design", "seeds", "baseline", "factors", "rerun", "metric", "direction", "margin")
+STUDY_KEYS = (
+    "name", "design", "seeds", "baseline", "factors", "target", "rerun", "metric", "direction", "margin"
+)
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,7 @@ class StudySpec:
     direction: str = "maximize"  # maximize | minimize: which way is "better"
     margin: float | None = None  # equivalence margin in the metric's units (None: the report's default)
     schedule: SeedSchedule | None = None  # adaptive seeds; ``seeds`` is then its first round
+    target: dict[str, Any] | None = None  # design path: key -> target value (ablab.study.target)
 
 
 def read_study(
@@ -108,6 +112,7 @@ def read_study(
         baseline[key] = declared_baseline.get(key, default)
 
     check_factors(baseline, factors)
+    target = read_target(raw.get("target"), design, baseline, factors, group_options)
     clashes = [k for k in command_line_keys if k in baseline or k == "trainer.seed"]
     if clashes:
         raise ConfigError(
@@ -125,6 +130,7 @@ def read_study(
         **_metric_and_direction(raw, config),
         margin=None if margin is None else float(margin),
         schedule=schedule,
+        target=target,
     )
 
 

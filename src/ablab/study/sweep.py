@@ -89,6 +89,7 @@ class StudySweep:
         from ablab.study.console import format_plan
         from ablab.study.design import plan_arms
         from ablab.study.jobs import plan_jobs
+        from ablab.study.path import combined_costs, first_arms, path_plan, path_tags
         from ablab.study.spec import read_study
         from ablab.tracking.client import resolve_tracking_uri
         from ablab.tracking.lease import claim, prepare_launch
@@ -104,7 +105,8 @@ class StudySweep:
         loader = self.hydra_context.config_loader
         common, keys = self._common_overrides(arguments)
         spec = read_study(config, lambda key: loader.get_group_options(key), keys)
-        arms = plan_arms(spec.baseline, spec.factors, spec.design)
+        path = spec.design == "path"
+        arms = first_arms(spec) if path else plan_arms(spec.baseline, spec.factors, spec.design)
         tracking_uri = resolve_tracking_uri(config.tracking.uri, config.hydra.runtime.cwd)
         # A server that does not answer stops the study in seconds, before any job is planned.
         check_tracking_server(tracking_uri, uri_source(config.tracking.uri))
@@ -133,9 +135,11 @@ class StudySweep:
             client = prepare_store(tracking_uri, uri_source(config.tracking.uri))
         done = finished_run_keys(client, spec.name) if client else set()
         print(format_plan(spec.name, spec.design, jobs, done, spec.rerun), flush=True)
+        if path:
+            print(path_plan(spec), flush=True)
         for note in notes:
             print(note, flush=True)
-        if spec.schedule:
+        if spec.schedule and not path:
             looks = ", ".join(map(str, spec.schedule.looks))
             print(f"Adaptive seeds: looks at {looks} seeds; undecided arms get more seeds after each round.")
         if self.dry_run:
@@ -144,9 +148,9 @@ class StudySweep:
         from ablab.study.rounds import study_tags
 
         n_seeds = spec.schedule.max if spec.schedule else len(spec.seeds)
-        parent_run_id = open_study(
-            client, spec.name, spec.design, planned_runs(jobs), len(arms), n_seeds, study_tags(spec)
-        )
+        tags = study_tags(spec) | path_tags(spec)
+        plan = planned_runs(jobs)
+        parent_run_id = open_study(client, spec.name, spec.design, plan, len(arms), n_seeds, tags)
         claim(client, parent_run_id, spec.name)  # two launches at once: the later one gives way
         log.info("Study %r: parent run %s in %s", spec.name, parent_run_id, tracking_uri)
 
@@ -156,7 +160,13 @@ class StudySweep:
             spec_round = dataclasses.replace(spec, seeds=seeds)
             return plan_jobs(spec_round, chosen, common, self._compose)  # arms checked already
 
-        return self._run(client, spec, jobs, done, tracking_uri, parent_run_id, plan_round)
+        def plan_path_round(path_arms: list, seeds: list[int]) -> list:
+            """Jobs of a path step's round: its configurations at the look's seeds."""
+            self.step_costs |= combined_costs(spec, path_arms, self.step_costs)
+            return plan_jobs(dataclasses.replace(spec, seeds=seeds), path_arms, common, self._compose)
+
+        next_round = plan_path_round if path else plan_round
+        return self._run(client, spec, jobs, done, tracking_uri, parent_run_id, next_round)
 
     def _check_arms(self, arms: list) -> dict[str, int]:
         """``ablab.study.arm_checks`` on the arms: in a warm worker, so this process does not import
@@ -218,7 +228,12 @@ class StudySweep:
         return results
 
     def _next_round(self, client, spec, parent_run_id, look, plan_round) -> list:
-        """Adaptive seeds: after a round, the next look's seeds for the arms still undecided."""
+        """Adaptive seeds: after a round, the next look's seeds for the arms still undecided; a path:
+        the next round of its race, or its next step."""
+        if spec.design == "path":
+            from ablab.study.path import next_path_round
+
+            return next_path_round(client, spec, parent_run_id, plan_round)
         if spec.schedule is None or look >= len(spec.schedule.looks):
             return []
         from ablab.stats.comparisons import ALPHA
