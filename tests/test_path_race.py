@@ -54,7 +54,9 @@ def test_lower_is_better_takes_the_smallest_mean() -> None:
 def test_a_schedule_drops_early_gives_the_survivors_more_seeds_and_waits_for_them() -> None:
     rng = np.random.default_rng(3)
     best = 0.9 + 0.01 * rng.standard_normal(7)
-    values = np.stack([best, best - 0.3 + 0.01 * rng.standard_normal(7), best - 0.001 * rng.standard_normal(7)])
+    values = np.stack(
+        [best, best - 0.3 + 0.01 * rng.standard_normal(7), best - 0.001 * rng.standard_normal(7)]
+    )
     looks = [3, 5, 7]
     bound = t_boundaries(tuple(looks), pair_level(ALPHA, 3), "pocock")[0]
     assert _paired_t(values[1, :3], values[0, :3]) < -bound  # decided worse at the first look

@@ -137,7 +137,9 @@ def test_the_default_target_is_every_factors_first_alternative_and_the_plan_coun
     ]
     text = path_plan(spec)
     assert "candidates per step: 3, 2, 1" in text
-    assert "At most 21 runs (7 configurations x 3 seeds)" in text and "2^3 = 8 configurations: 24 runs" in text
+    assert (
+        "At most 21 runs (7 configurations x 3 seeds)" in text and "2^3 = 8 configurations: 24 runs" in text
+    )
 
 
 @pytest.mark.parametrize(
