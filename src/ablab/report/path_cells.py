@@ -93,7 +93,9 @@ def runner_up_notes(path: PathFindings) -> list[str]:
         "Every candidate the path did not take, compared with its step's choice (Δ = runner-up minus the "
         "choice, paired on common seeds; Holm across the runner-ups). 'dropped early': its race stopped "
         "giving it seeds once it was decided worse than the step's best; 'decided worse': so at the "
-        "race's last look; 'kept to the end': never decided worse."
+        "race's last look; 'kept to the end': never decided worse. The race's test is stricter than the "
+        "verdict's (α split over every pair of the step's candidates, at the sequential boundary, "
+        "against Holm over the runner-ups), so a runner-up can be 'worse' here and still kept by its race."
     ]
 
 
