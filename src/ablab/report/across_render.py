@@ -3,6 +3,7 @@ words), then each dataset's own report as today's renderers write it, one sectio
 
 from __future__ import annotations
 
+import base64
 import math
 import re
 
@@ -146,8 +147,6 @@ def _html_table(headers: list[str], rows: list[list[str]]) -> list[str]:
 def to_html_datasets(
     report: DatasetsReport, pictures: dict[str, list[Picture]], diagram: Picture | None
 ) -> str:
-    import base64
-
     sections = [to_html(section, pictures[d]) for d, section in report.sections.items()]
     head = (
         sections[0]
