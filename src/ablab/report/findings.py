@@ -16,6 +16,7 @@ from ablab.report.degenerate import (
     find_degenerate,
     without_meaningless_effects,
 )
+from ablab.report.digests import check_same_data
 from ablab.report.launch_record import Launch, recorded_schedule
 from ablab.report.metric import MetricChoice, choose_metric, study_metric
 from ablab.report.path_findings import PathFindings, path_findings, path_note, read_path
@@ -65,6 +66,7 @@ def summarise(
     """The report of ``launch``. ``metric``, ``higher_is_better`` and ``margin`` default to what
     the study recorded on its parent run (ablab.metric, ablab.direction, ablab.margin), else to
     test_accuracy, the metric name's usual direction and ``MetricChoice.default_margin``."""
+    check_same_data(client, launch)  # runs compared with one another trained on the same data
     tags = launch.parent_tags
     recorded_metric, recorded_direction = study_metric(tags)
     metric = metric or recorded_metric

@@ -24,6 +24,7 @@ from ablab.stats.sequential import SeedSchedule
 from ablab.tracking.tags import (
     ARM,
     CHANGED,
+    DATASET,
     DESIGN,
     DESIGN_PARAM,
     DIVERGED,
@@ -40,7 +41,7 @@ from ablab.tracking.tags import (
 )
 
 PLAN_FILE = "plan.json"
-PLAN_COLUMNS = ["arm", "seed", "run_key", "reference", "changed"]
+PLAN_COLUMNS = ["arm", "seed", "run_key", "reference", "changed", "dataset"]
 RUN_KEY_COLUMN = tag_column(RUN_KEY)
 
 
@@ -149,6 +150,7 @@ def _read_plan(client: MlflowClient, parent: Run) -> pd.DataFrame | None:
                 "run_key": str(job["run_key"]),
                 "reference": bool(job.get("reference", False)),
                 "changed": dict(job.get("changed") or {}),
+                "dataset": str(job.get("dataset") or ""),
             }
         )
     return pd.DataFrame(rows, columns=PLAN_COLUMNS)
@@ -170,6 +172,7 @@ def _plan_from_children(runs: pd.DataFrame, parent_run_id: str) -> pd.DataFrame:
                 "run_key": run[RUN_KEY_COLUMN],
                 "reference": not keys,
                 "changed": {key: ["?", _value_of(run, key)] for key in keys},
+                "dataset": str(run.get(tag_column(DATASET)) or ""),
             }
         )
     return pd.DataFrame(rows, columns=PLAN_COLUMNS)

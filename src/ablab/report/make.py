@@ -16,6 +16,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from ablab.report import design_figures, figures
+from ablab.report.across import DatasetsReport, dataset_names, summarise_datasets
 from ablab.report.findings import Report, summarise
 from ablab.report.latex import to_latex
 from ablab.report.launch_record import Launch, load_launch
@@ -23,7 +24,7 @@ from ablab.report.path_figure import path_alternatives_plot
 from ablab.report.render import Picture, to_html, to_markdown, to_terminal, write_csv
 from ablab.report.studies import find_launch, open_client
 from ablab.report.sweep import load_sweep
-from ablab.report.words import results_paragraph
+from ablab.report.words import results_paragraph, verdict_lines
 from ablab.stats.comparisons import ALPHA
 from ablab.tracking.stale_runs import describe, reap_stale_runs
 
@@ -66,6 +67,11 @@ def make_report(
         parent, launch = None, load_sweep(client, sweep, reference, sweep_id)
     else:
         parent, launch = _study_launch(client, study, parent_run_id)
+    if dataset_names(launch):  # study.datasets: a section per dataset and one across them
+        from ablab.report.across_write import write_datasets_report  # it draws with this module's draw
+
+        several = summarise_datasets(client, launch, metric, epoch, higher_is_better, alpha, margin)
+        return write_datasets_report(several, client, parent, Path(out_root), log_to_mlflow, echo, latex)
     report = summarise(client, launch, metric, epoch, higher_is_better, alpha, margin)
     return write_report(report, client, parent, Path(out_root), log_to_mlflow, echo, latex)
 
@@ -75,7 +81,8 @@ class Written:
     """A report on disk, and the findings it was written from."""
 
     folder: Path
-    report: Report
+    report: Report | DatasetsReport
+    verdicts: list[str]  # the verdicts in words, one line per compared arm (and dataset)
 
 
 def launch_report(tracking_uri: str, parent_run_id: str, out_root: str | Path = "reports") -> Written:
@@ -83,8 +90,15 @@ def launch_report(tracking_uri: str, parent_run_id: str, out_root: str | Path = 
     the launch's console prints the verdicts from them."""
     client = open_client(tracking_uri)
     parent, launch = _study_launch(client, None, parent_run_id)
+    if dataset_names(launch):
+        from ablab.report.across_render import datasets_verdict_lines
+        from ablab.report.across_write import write_datasets_report
+
+        several = summarise_datasets(client, launch)
+        folder = write_datasets_report(several, client, parent, Path(out_root))
+        return Written(folder, several, datasets_verdict_lines(several))
     report = summarise(client, launch)
-    return Written(write_report(report, client, parent, Path(out_root)), report)
+    return Written(write_report(report, client, parent, Path(out_root)), report, verdict_lines(report))
 
 
 def _study_launch(client: MlflowClient, study: str | None, parent_run_id: str | None) -> tuple[Run, Launch]:
@@ -127,16 +141,21 @@ def write_report(
         print(f"\nReport written to {folder}")
         print(f"\nResults in words (results.txt):\n{words}")
     if log_to_mlflow and parent is not None:
-        try:
-            client.log_artifacts(parent.info.run_id, str(folder), ARTIFACT_FOLDER)
-        except (MlflowException, OSError) as error:
-            # The files on disk are the report; failing to copy them must not lose them.
-            warnings.warn(
-                f"report written to {folder} but not logged to run {parent.info.run_id}: {error}",
-                RuntimeWarning,
-                stacklevel=2,
-            )
+        log_folder(client, parent, folder)
     return folder
+
+
+def log_folder(client: MlflowClient, parent: Run, folder: Path) -> None:
+    """The report's files under ``report/`` on the launch's parent run."""
+    try:
+        client.log_artifacts(parent.info.run_id, str(folder), ARTIFACT_FOLDER)
+    except (MlflowException, OSError) as error:
+        # The files on disk are the report; failing to copy them must not lose them.
+        warnings.warn(
+            f"report written to {folder} but not logged to run {parent.info.run_id}: {error}",
+            RuntimeWarning,
+            stacklevel=3,
+        )
 
 
 def draw(report: Report) -> list[Picture]:

@@ -55,6 +55,7 @@ def load_sweep(
         seed=overrides.map(lambda o: int(o.get(SEED_KEY, 0))),
         changed=overrides.map(lambda o: {k: o.get(k, "?") for k in swept}),
         run_key=plain["run_id"],
+        dataset="",
     )
     arms = list(dict.fromkeys(plain.sort_values("start_time")["arm"]))
     if reference is not None and reference not in arms:

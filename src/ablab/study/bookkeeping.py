@@ -47,6 +47,7 @@ class PlannedRun:
     seed: int
     run_key: str
     reference: bool
+    dataset: str = ""  # the study.datasets option ("": the config's own dataset)
 
 
 def planned_runs(jobs: Sequence) -> list[PlannedRun]:
@@ -58,6 +59,7 @@ def planned_runs(jobs: Sequence) -> list[PlannedRun]:
             seed=j.seed,
             run_key=j.run_key,
             reference=j.arm.reference,
+            dataset=j.dataset,
         )
         for j in jobs
     ]

@@ -12,6 +12,7 @@ from ablab.study.jobs import Job
 def plan_table(jobs: Sequence[Job], done: set[str], rerun: bool) -> pd.DataFrame:
     rows = [
         {
+            "dataset": job.dataset,
             "arm": job.arm.name,
             "changed": ", ".join(f"{k}: {a} -> {b}" for k, (a, b) in job.arm.changed.items()) or "-",
             "engine": job.config.trainer.engine,
@@ -21,7 +22,8 @@ def plan_table(jobs: Sequence[Job], done: set[str], rerun: bool) -> pd.DataFrame
         for job in jobs
     ]
     frame = pd.DataFrame(rows)
-    table = frame.groupby(["arm", "changed", "engine"], sort=False).agg(
+    keys = ["dataset", "arm", "changed", "engine"] if frame["dataset"].any() else ["arm", "changed", "engine"]
+    table = frame.groupby(keys, sort=False).agg(
         seeds=("seed", lambda s: " ".join(map(str, s))), runs=("seed", "size"), done=("done", "sum")
     )
     return table.reset_index()
@@ -30,8 +32,11 @@ def plan_table(jobs: Sequence[Job], done: set[str], rerun: bool) -> pd.DataFrame
 def format_plan(name: str, design: str, jobs: Sequence[Job], done: set[str], rerun: bool) -> str:
     table = plan_table(jobs, done, rerun)
     n_done = int(table["done"].sum())
+    n_arms = len(dict.fromkeys(job.arm.name for job in jobs))
+    datasets = len(dict.fromkeys(job.dataset for job in jobs if job.dataset))
     return (
-        f"Study {name!r} ({design}): {table.shape[0]} arms x seeds = {len(jobs)} runs, "
+        f"Study {name!r} ({design}): {n_arms} arms{f' x {datasets} datasets' if datasets else ''} x seeds "
+        f"= {len(jobs)} runs, "
         f"{n_done} already FINISHED, {len(jobs) - n_done} to run"
         + (" (study.rerun=true: all rerun)" if rerun else "")
         + "\n"

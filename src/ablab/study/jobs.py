@@ -15,7 +15,7 @@ from ablab.config.run_key import result_settings, run_key
 from ablab.errors import ConfigError
 from ablab.study.design import Arm
 from ablab.study.spec import StudySpec
-from ablab.tracking.tags import ARM, CHANGED, DESIGN, SEED, STUDY
+from ablab.tracking.tags import ARM, CHANGED, DATASET, DESIGN, SEED, STUDY
 
 _PLAIN = re.compile(r"^[A-Za-z0-9_.\-/+:]+$")
 
@@ -47,6 +47,7 @@ class Job:
     overrides: list[str]  # what to compose this job's config from (no tracking bookkeeping)
     run_key: str
     config: DictConfig = field(compare=False, repr=False)  # composed from ``overrides``
+    dataset: str = ""  # the study.datasets option it trains on ("": the config's own dataset)
 
 
 def _leaves(node: Any, prefix: str = "") -> dict[str, Any]:
@@ -111,6 +112,7 @@ def tracking_settings(job: Job, spec: StudySpec, tracking_uri: str, parent_run_i
             ARM: job.arm.name,
             CHANGED: ",".join(job.arm.changed),
             SEED: str(job.seed),
+            **({DATASET: job.dataset} if job.dataset else {}),
         },
     }
 

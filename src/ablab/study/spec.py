@@ -16,14 +16,17 @@ from omegaconf import DictConfig, OmegaConf
 from ablab.config.groups import RUN_GROUPS
 from ablab.errors import ConfigError
 from ablab.stats.sequential import SeedSchedule, read_schedule
+from ablab.study.datasets import KEY as DATASET_KEY
+from ablab.study.datasets import check_shared_metric, read_datasets
 from ablab.study.design import DESIGNS, check_factors, check_seeds
 from ablab.study.target import read_target
 
 _ABSENT = object()
 # What a study node may hold (conf/study/*.yaml, README "Studies").
 STUDY_KEYS = (
-    "name", "design", "seeds", "baseline", "factors", "target", "rerun", "metric", "direction", "margin"
-)
+    "name", "design", "seeds", "baseline", "factors", "target", "rerun", "metric", "direction", "margin",
+    "datasets",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -40,18 +43,21 @@ class StudySpec:
     margin: float | None = None  # equivalence margin in the metric's units (None: the report's default)
     schedule: SeedSchedule | None = None  # adaptive seeds; ``seeds`` is then its first round
     target: dict[str, Any] | None = None  # design path: key -> target value (ablab.study.target)
+    datasets: tuple[str, ...] = ()  # study.datasets: the design runs on each (empty: the config's)
 
 
 def read_study(
     config: DictConfig,
     group_options: Callable[[str], Sequence[str]],
     command_line_keys: Sequence[str],
+    dataset_config: Callable[[str], DictConfig] | None = None,
 ) -> StudySpec:
     """Check ``config.study`` and fill baseline values the study leaves to the defaults.
 
     ``group_options(key)`` lists a group's options (empty when ``key`` is not a group);
     ``command_line_keys`` are the keys overridden on the command line, which apply to every
-    arm and so must not be a study key or the seed.
+    arm and so must not be a study key or the seed; ``dataset_config(option)`` composes the
+    config on one of study.datasets, whose tasks decide the metric.
     """
     study = config.get("study")
     if not isinstance(study, DictConfig):
@@ -84,6 +90,8 @@ def read_study(
     if not isinstance(factors, dict):
         raise ConfigError(f"study.factors={factors!r} must map keys to lists of alternatives.")
     declared_baseline = raw.get("baseline") or {}
+    study_keys = [*declared_baseline, *factors]
+    datasets = read_datasets(raw, group_options(DATASET_KEY), study_keys, command_line_keys)
 
     groups = set()
     baseline: dict[str, Any] = {}
@@ -119,6 +127,10 @@ def read_study(
             f"command-line override(s) of {clashes} clash with the study: set study keys in "
             "study.baseline / study.factors and seeds in study.seeds; other overrides apply to every arm."
         )
+    configs = {d: dataset_config(d) for d in datasets} if datasets and dataset_config else {}
+    chosen = _metric_and_direction(raw, next(iter(configs.values()), config))
+    if configs:
+        check_shared_metric(chosen["metric"], bool(raw.get("metric")), configs)
     return StudySpec(
         name=name,
         design=design,
@@ -127,10 +139,11 @@ def read_study(
         factors={k: list(v) for k, v in factors.items()},
         groups=frozenset(groups),
         rerun=bool(raw.get("rerun", False)),
-        **_metric_and_direction(raw, config),
+        **chosen,
         margin=None if margin is None else float(margin),
         schedule=schedule,
         target=target,
+        datasets=datasets,
     )
 
 

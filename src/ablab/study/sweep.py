@@ -87,6 +87,7 @@ class StudySweep:
         from ablab.study.arm_checks import arm_source
         from ablab.study.bookkeeping import finished_run_keys, open_study, planned_runs, store_exists
         from ablab.study.console import format_plan
+        from ablab.study.datasets import plan_on_datasets
         from ablab.study.design import plan_arms
         from ablab.study.jobs import plan_jobs
         from ablab.study.path import combined_costs, first_arms, path_plan, path_tags
@@ -104,7 +105,12 @@ class StudySweep:
         config = self.config
         loader = self.hydra_context.config_loader
         common, keys = self._common_overrides(arguments)
-        spec = read_study(config, lambda key: loader.get_group_options(key), keys)
+        spec = read_study(
+            config,
+            lambda key: loader.get_group_options(key),
+            keys,
+            lambda dataset: self._compose([*common, f"dataset={dataset}"]),
+        )
         path = spec.design == "path"
         arms = first_arms(spec) if path else plan_arms(spec.baseline, spec.factors, spec.design)
         tracking_uri = resolve_tracking_uri(config.tracking.uri, config.hydra.runtime.cwd)
@@ -113,7 +119,7 @@ class StudySweep:
         if not self.dry_run:
             from ablab.study.worker_warmup import warm_up_workers
 
-            runs = len(arms) * len(spec.seeds)
+            runs = len(arms) * len(spec.seeds) * max(1, len(spec.datasets))
             self.warming = warm_up_workers(config.hydra.launcher, runs, tracking_uri)
         # A launch of this study still running in the store refuses this one now, not after the
         # seconds of planning below. Opening a client creates a missing sqlite store: not yet.
@@ -121,13 +127,15 @@ class StudySweep:
         if store_exists(tracking_uri):
             client = prepare_store(tracking_uri, uri_source(config.tracking.uri))
         notes = prepare_launch(client, spec.name, self.dry_run) if client else []  # dead runs: KILLED
-        jobs = plan_jobs(spec, arms, common, self._compose)
+        jobs = plan_on_datasets(spec, lambda these: plan_jobs(spec, arms, these, self._compose), common)
         if client is None:
             load_store_module(tracking_uri)  # while the workers warm: the store opens after the checks
         per_arm: dict[str, Any] = {}
-        for job in jobs:  # one config per arm: its first seed's
+        per_dataset_arm: dict[tuple[str, str], Any] = {}
+        for job in jobs:  # one config per arm (and dataset): its first seed's
             per_arm.setdefault(job.arm.name, job)
-        for job in per_arm.values():  # what needs no TensorFlow first: a bad value fails in a second
+            per_dataset_arm.setdefault((job.dataset, job.arm.name), job)
+        for job in per_dataset_arm.values():  # what needs no TensorFlow first: a bad value fails in a second
             cfg = job.config
             check_config(cfg, cfg.hydra.runtime.choices, cfg.hydra.overrides.task, arm_source(job.arm.name))
         self.step_costs = self._check_arms([(j.arm, j.config) for j in per_arm.values()])
@@ -158,7 +166,9 @@ class StudySweep:
             """Jobs of an adaptive round (the arms and their reference), planned like the launch's."""
             chosen = [arm for arm in arms if arm.reference or arm.name in arm_names]
             spec_round = dataclasses.replace(spec, seeds=seeds)
-            return plan_jobs(spec_round, chosen, common, self._compose)  # arms checked already
+            return plan_on_datasets(  # arms checked already
+                spec_round, lambda overrides: plan_jobs(spec_round, chosen, overrides, self._compose), common
+            )
 
         def plan_path_round(path_arms: list, seeds: list[int]) -> list:
             """Jobs of a path step's round: its configurations at the look's seeds."""
@@ -321,10 +331,9 @@ class StudySweep:
         report's own findings); a report failure must not hide the study's own outcome."""
         try:
             from ablab.report.make import launch_report
-            from ablab.report.words import verdict_lines
 
             written = launch_report(tracking_uri, parent_run_id)
-            return str(written.folder / "report.html"), verdict_lines(written.report)
+            return str(written.folder / "report.html"), written.verdicts
         except Exception as error:  # noqa: BLE001 - reported, the study result stands
             return f"could not be written: {error}", []
 

@@ -35,6 +35,7 @@ DESIGN = "ablab.design"
 ARM = "ablab.arm"
 CHANGED = "ablab.changed"  # comma-separated config keys the arm changes from the baseline
 SEED = "ablab.seed"
+DATASET = "ablab.dataset"  # the study.datasets option the job trains on (absent without study.datasets)
 
 # A study launch (the parent run).
 ROLE = "ablab.role"
