@@ -18,9 +18,11 @@ from ablab.report.degenerate import (
 )
 from ablab.report.launch_record import Launch, recorded_schedule
 from ablab.report.metric import MetricChoice, choose_metric, study_metric
+from ablab.report.screening import fractional_findings
 from ablab.stats.comparisons import ALPHA, ablation_table
 from ablab.stats.convergence import AUC_NOTE, CONVERGENCE_COLUMNS, convergence_by_run
 from ablab.stats.factorial import Factorial, factorial_anova
+from ablab.stats.screening import Screening
 from ablab.stats.sequential import arm_decisions
 from ablab.tracking.tags import ENGINE, MARGIN, tag_column
 
@@ -41,6 +43,8 @@ class Report:
     factorial: Factorial | None = None  # factorial design: main effects and interactions
     seed_decisions: pd.DataFrame | None = None  # adaptive seeds: per arm, seeds run and why it stopped
     degenerate: dict[str, Degenerate] = field(default_factory=dict)  # arms at chance or with zero spread
+    screening: Screening | None = None  # fractional design: main effects, estimable interactions, aliases
+    confirmation: pd.DataFrame | None = None  # fractional + study.confirm: the ofat round vs the reference
 
     @property
     def n_finished(self) -> int:
@@ -87,11 +91,11 @@ def summarise(
             runs.loc[runs["arm"] == launch.reference_arm, "value"].mean()
         )
 
-    def compare_arms(compared_with: dict[str, str]) -> pd.DataFrame:
+    def compare_arms(compared_with: dict[str, str], arms: list[str] = launch.arms) -> pd.DataFrame:
         return ablation_table(
             runs,
             launch.plan,
-            launch.arms,
+            arms,
             launch.reference_arm,
             scale=100.0 if choice.fraction else 1.0,
             higher_is_better=choice.higher_is_better,
@@ -116,6 +120,7 @@ def summarise(
     degenerate = find_degenerate(table, class_counts(client, finished), choice)
     table = without_meaningless_effects(table, degenerate)
     baseline_table = without_meaningless_effects(compare_arms({}), degenerate) if steps else None
+    screening, confirmation = fractional_findings(launch, runs, choice, alpha, compare_arms)
     return Report(
         launch=launch,
         metric=choice,
@@ -131,6 +136,8 @@ def summarise(
         factorial=factorial_anova(runs, launch.plan) if launch.design == "factorial" else None,
         seed_decisions=decisions,
         degenerate=degenerate,
+        screening=screening,
+        confirmation=confirmation,
     )
 
 

@@ -17,10 +17,12 @@ from ablab.config.groups import RUN_GROUPS
 from ablab.errors import ConfigError
 from ablab.stats.sequential import SeedSchedule, read_schedule
 from ablab.study.design import DESIGNS, check_factors, check_seeds
+from ablab.study.screening_keys import read_screening
 
 _ABSENT = object()
 # What a study node may hold (conf/study/*.yaml, README "Studies").
 STUDY_KEYS = ("name", "design", "seeds", "baseline", "factors", "rerun", "metric", "direction", "margin")
+STUDY_KEYS += ("resolution", "confirm")  # the fractional design's (ablab.study.screening_keys)
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,8 @@ class StudySpec:
     direction: str = "maximize"  # maximize | minimize: which way is "better"
     margin: float | None = None  # equivalence margin in the metric's units (None: the report's default)
     schedule: SeedSchedule | None = None  # adaptive seeds; ``seeds`` is then its first round
+    resolution: int = 4  # fractional design: the resolution of the fraction (study.resolution)
+    confirm: bool = False  # fractional design: rerun the factors that screen in as ofat (study.confirm)
 
 
 def read_study(
@@ -108,6 +112,7 @@ def read_study(
         baseline[key] = declared_baseline.get(key, default)
 
     check_factors(baseline, factors)
+    screening = read_screening(raw, design, len(factors))
     clashes = [k for k in command_line_keys if k in baseline or k == "trainer.seed"]
     if clashes:
         raise ConfigError(
@@ -125,6 +130,7 @@ def read_study(
         **_metric_and_direction(raw, config),
         margin=None if margin is None else float(margin),
         schedule=schedule,
+        **screening,
     )
 
 

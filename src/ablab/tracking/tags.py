@@ -45,6 +45,7 @@ METRIC = "ablab.metric"  # the metric the study compares (default: the report's 
 DIRECTION = "ablab.direction"  # maximize | minimize
 MARGIN = "ablab.margin"  # the equivalence margin, in the metric's units (study.margin)
 SEED_SCHEDULE = "ablab.seed_schedule"  # JSON {start, step, max, spending}: adaptive seeds
+CONFIRM = "ablab.confirm"  # JSON {factors, arms, added}: a fractional screening's confirmation round
 # Parent-run params.
 DESIGN_PARAM = "design"
 N_ARMS_PARAM = "n_arms"
