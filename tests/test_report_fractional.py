@@ -13,9 +13,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from mlflow.tracking import MlflowClient
 from scipy.stats import t as student_t
 
 from ablab.report import make_report
+from ablab.study.confirm import confirmation_round
+from ablab.study.spec import StudySpec
 from ablab.tracking.tags import CONFIRM
 from test_report_synthetic import Job, StudyWriter, new_store
 
@@ -53,13 +56,14 @@ def changes(row) -> dict:
     return {k: list(FACTORS[k]) for k, level in zip(KEYS, row, strict=True) if level > 0}
 
 
-def true_value(row, seed: int, noise: float) -> float:
-    """+10 pp for the initializer, -6 pp for the optimizer, +4 pp for initializer x activation."""
+def true_value(row, seed: int, noise: float, size: float = 1.0) -> float:
+    """+10 pp for the initializer, -6 pp for the optimizer, +4 pp for initializer x activation
+    (x ``size``: 0 leaves seed noise only)."""
     a, b, c = row[0], row[1], row[2]
-    return 0.6 + 0.5 * (0.10 * a - 0.06 * c + 0.04 * a * b) + SEED_SHIFT[seed] + noise
+    return 0.6 + 0.5 * size * (0.10 * a - 0.06 * c + 0.04 * a * b) + SEED_SHIFT[seed] + noise
 
 
-def write_store(tmp_path: Path, confirm: bool = False) -> tuple[str, pd.DataFrame]:
+def write_store(tmp_path: Path, confirm: bool = False, size: float = 1.0) -> tuple[str, pd.DataFrame]:
     uri = new_store(tmp_path)
     writer = StudyWriter(uri, "screen", tmp_path / "artifacts", design="fractional")
     rng = np.random.default_rng(7)
@@ -67,7 +71,11 @@ def write_store(tmp_path: Path, confirm: bool = False) -> tuple[str, pd.DataFram
     for row in DESIGN:
         for seed in SEEDS:
             rows.append(
-                {"arm": arm_name(row), "seed": seed, "value": true_value(row, seed, rng.normal(0, 0.01))}
+                {
+                    "arm": arm_name(row),
+                    "seed": seed,
+                    "value": true_value(row, seed, rng.normal(0, 0.01), size),
+                }
             )
     values = pd.DataFrame(rows)
     jobs = [Job(arm_name(row), seed, changes(row)) for row in DESIGN for seed in SEEDS]
@@ -204,3 +212,31 @@ def test_the_confirmation_round_is_an_ofat_comparison_left_out_of_the_screening(
     names, beta, _, _ = hand_fit(values)
     assert effects.loc[names, "delta"].to_numpy() == pytest.approx(200 * beta)
     assert "## Confirmation (ofat)" in (folder / "report.md").read_text()
+
+
+def test_when_no_factor_screens_in_the_launch_says_so_and_runs_no_round(tmp_path: Path, capsys) -> None:
+    uri, _ = write_store(tmp_path, size=0.0)
+    client = MlflowClient(uri)
+    parent = client.search_runs(
+        [client.get_experiment_by_name("screen").experiment_id], "tags.`ablab.role` = 'study'"
+    )[0]
+    spec = StudySpec(
+        name="screen",
+        design="fractional",
+        seeds=SEEDS,
+        baseline={key: options[0] for key, options in FACTORS.items()},
+        factors={key: [options[1]] for key, options in FACTORS.items()},
+        groups=frozenset(FACTORS),
+        rerun=False,
+        confirm=True,
+    )
+
+    def no_round(*_: object) -> list:
+        raise AssertionError("no round may be planned when nothing screened in")
+
+    assert confirmation_round(client, spec, parent.info.run_id, 1, no_round) == []
+    assert "Confirmation: no factor screened in" in capsys.readouterr().out
+    assert json.loads(client.get_run(parent.info.run_id).data.tags[CONFIRM])["factors"] == []
+    folder = make_report(uri, out_root=tmp_path / "reports", log_to_mlflow=False)
+    assert not (folder / "confirmation.csv").exists()
+    assert "No factor screened in" in (folder / "report.md").read_text()

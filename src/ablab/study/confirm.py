@@ -12,7 +12,7 @@ from mlflow.tracking import MlflowClient
 
 from ablab.stats.comparisons import ALPHA
 from ablab.stats.screening import MAIN, Screening
-from ablab.study.design import plan_arms
+from ablab.study.design import Arm, plan_arms
 from ablab.study.spec import StudySpec
 from ablab.tracking.tags import CONFIRM
 
@@ -42,6 +42,7 @@ def confirmation_round(
     if screening is None:
         print("Confirmation: no screening (it needs 2 seeds that finished every arm); no confirmation round.")
         return []
+    print("Screening, main effects (Δ high − low [95% CI], Holm across the effects):")
     mains = screening.effects[screening.effects["kind"] == MAIN]
     for _, row in mains.iterrows():
         print(
@@ -49,15 +50,7 @@ def confirmation_round(
             f"p (Holm) {row['p_holm']:.3g}: {row['verdict']}"
         )
     factors = screening.screened_in()
-    singles = (
-        [
-            arm
-            for arm in plan_arms(spec.baseline, {f: spec.factors[f] for f in factors}, "ofat")
-            if not arm.reference
-        ]
-        if factors
-        else []
-    )
+    singles = _alone(spec, factors)
     design = {arm.name for arm in plan_arms(spec.baseline, spec.factors, spec.design, spec.resolution)}
     added = [arm.name for arm in singles if arm.name not in design]
     record = {"factors": factors, "arms": [arm.name for arm in singles], "added": added}
@@ -75,3 +68,11 @@ def confirmation_round(
         flush=True,
     )
     return plan_round([], spec.seeds, tuple(singles))
+
+
+def _alone(spec: StudySpec, factors: list[str]) -> list[Arm]:
+    """The ofat arms of ``factors``: each switched on alone (the baseline arm aside)."""
+    if not factors:
+        return []
+    arms = plan_arms(spec.baseline, {factor: spec.factors[factor] for factor in factors}, "ofat")
+    return [arm for arm in arms if not arm.reference]

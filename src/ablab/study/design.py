@@ -47,10 +47,13 @@ def _single_alternatives(factors: Mapping[str, Sequence[Any]], design: str) -> d
 
 
 def plan_arms(
-    baseline: Mapping[str, Any], factors: Mapping[str, Sequence[Any]], design: str, resolution: int = 4
+    baseline: Mapping[str, Any],
+    factors: Mapping[str, Sequence[Any]],
+    design: str,
+    resolution: int | None = None,
 ) -> list[Arm]:
     """The arms of ``design``; ``baseline`` must give a value for every factor key; ``resolution``:
-    the fractional design's (ablab.study.fractional_design)."""
+    the fractional design's (ablab.study.fractional_design; None: its default)."""
     check_factors(baseline, factors)
     base = dict(baseline)
     if design == "ofat":
@@ -82,9 +85,9 @@ def plan_arms(
             arms.append(_arm(",".join(changed) or "baseline", base, settings, not changed))
         return arms
     if design == "fractional":
-        from ablab.study.fractional_design import fractional_arms  # it imports Arm from here
+        from ablab.study.fractional_design import DEFAULT_RESOLUTION, fractional_arms  # imports Arm
 
-        return fractional_arms(base, factors, resolution)
+        return fractional_arms(base, factors, resolution or DEFAULT_RESOLUTION)
     raise ConfigError(f"study.design={design!r} is not a design; allowed: {', '.join(DESIGNS)}.")
 
 

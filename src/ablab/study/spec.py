@@ -17,6 +17,7 @@ from ablab.config.groups import RUN_GROUPS
 from ablab.errors import ConfigError
 from ablab.stats.sequential import SeedSchedule, read_schedule
 from ablab.study.design import DESIGNS, check_factors, check_seeds
+from ablab.study.fractional_design import DEFAULT_RESOLUTION
 from ablab.study.screening_keys import read_screening
 
 _ABSENT = object()
@@ -38,7 +39,7 @@ class StudySpec:
     direction: str = "maximize"  # maximize | minimize: which way is "better"
     margin: float | None = None  # equivalence margin in the metric's units (None: the report's default)
     schedule: SeedSchedule | None = None  # adaptive seeds; ``seeds`` is then its first round
-    resolution: int = 4  # fractional design: the resolution of the fraction (study.resolution)
+    resolution: int = DEFAULT_RESOLUTION  # fractional design: the fraction's resolution (study.resolution)
     confirm: bool = False  # fractional design: rerun the factors that screen in as ofat (study.confirm)
 
 
