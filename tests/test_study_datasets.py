@@ -109,6 +109,12 @@ def test_a_path_study_over_several_datasets_is_refused_and_says_why():
         read_datasets(raw, options("dataset"), [], [])
 
 
+def test_a_confirmed_screening_over_several_datasets_is_refused_and_says_why():
+    raw = {"design": "fractional", "confirm": True, "datasets": ["digits", "wine"]}
+    with pytest.raises(ConfigError, match="study.confirm=true is not supported: which factors screen in"):
+        read_datasets(raw, options("dataset"), [], [])
+
+
 def _report_folder(stdout: str, cwd: Path) -> Path:
     return (cwd / re.search(r"  report      (\S+)", stdout).group(1)).parent
 

@@ -10,6 +10,15 @@ import pandas as pd
 
 from ablab.report.cells import ablation_headers, ablation_rows, number, p_value, p_with_test, signed
 from ablab.report.findings import Report
+from ablab.report.screening_cells import (
+    ALIAS_HEADERS,
+    alias_notes,
+    alias_rows,
+    confirmation_notes,
+    effect_headers,
+    effect_notes,
+    effect_rows,
+)
 from ablab.stats.effects import MIN_BOOTSTRAP_N, POWER
 
 DETAIL_HEADERS = [
@@ -212,7 +221,24 @@ def sections(report: Report) -> list[Section]:
                 ["Mean and standard deviation over every finished seed of each cell (arm)."],
             )
         )
+    if report.launch.design == "fractional":
+        found += _screening_sections(report)
     return [section for section in found if section.rows]
+
+
+def _screening_sections(report: Report) -> list[Section]:
+    """A fractional launch's effects, aliases and confirmation round (ablab.report.screening_cells)."""
+    sections = [
+        Section("Screening: effects", effect_headers(report), effect_rows(report), effect_notes(report)),
+        Section("Aliases", ALIAS_HEADERS, alias_rows(report), alias_notes(report)),
+    ]
+    if report.confirmation is not None:
+        table = report.confirmation
+        rows = ablation_rows(report, table)
+        sections.append(
+            Section("Confirmation (ofat)", ablation_headers(report, table), rows, confirmation_notes(report))
+        )
+    return sections
 
 
 SEED_NOTE = (

@@ -20,9 +20,11 @@ from ablab.report.digests import check_same_data
 from ablab.report.launch_record import Launch, recorded_schedule
 from ablab.report.metric import MetricChoice, choose_metric, study_metric
 from ablab.report.path_findings import PathFindings, path_findings, path_note, read_path
+from ablab.report.screening import fractional_findings
 from ablab.stats.comparisons import ALPHA, ablation_table
 from ablab.stats.convergence import AUC_NOTE, CONVERGENCE_COLUMNS, convergence_by_run
 from ablab.stats.factorial import Factorial, factorial_anova
+from ablab.stats.screening import Screening
 from ablab.stats.sequential import arm_decisions
 from ablab.tracking.tags import ENGINE, MARGIN, tag_column
 
@@ -44,6 +46,8 @@ class Report:
     seed_decisions: pd.DataFrame | None = None  # adaptive seeds: per arm, seeds run and why it stopped
     degenerate: dict[str, Degenerate] = field(default_factory=dict)  # arms at chance or with zero spread
     path: PathFindings | None = None  # design path: the path, its runner-ups, the runs spent
+    screening: Screening | None = None  # fractional design: main effects, estimable interactions, aliases
+    confirmation: pd.DataFrame | None = None  # fractional + study.confirm: the ofat round vs the reference
 
     @property
     def n_finished(self) -> int:
@@ -121,6 +125,7 @@ def summarise(
     degenerate = find_degenerate(table, class_counts(client, finished), choice)
     table = without_meaningless_effects(table, degenerate)
     baseline_table = without_meaningless_effects(compare_arms({}), degenerate) if steps else None
+    screening, confirmation = fractional_findings(launch, runs, choice, alpha, compare_arms)
     return Report(
         launch=launch,
         metric=choice,
@@ -137,6 +142,8 @@ def summarise(
         seed_decisions=decisions,
         degenerate=degenerate,
         path=path_findings(path, table, launch, compare_arms) if path else None,
+        screening=screening,
+        confirmation=confirmation,
     )
 
 

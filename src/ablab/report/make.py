@@ -15,7 +15,7 @@ from mlflow.entities import Run
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from ablab.report import design_figures, figures
+from ablab.report import design_figures, figures, screening_figures
 from ablab.report.across import DatasetsReport, dataset_names, summarise_datasets
 from ablab.report.findings import Report, summarise
 from ablab.report.latex import to_latex
@@ -209,6 +209,16 @@ def draw(report: Report) -> list[Picture]:
                 "Interactions",
                 f"Mean {metric.label} per level of one factor, one line per level of another.",
                 design_figures.interaction_plot(report.runs, report.factorial, metric.label),
+            )
+        )
+    if launch.design == "fractional":
+        made.append(
+            (
+                "main_effects.png",
+                "Main effects",
+                f"Mean {metric.label} at each factor's baseline option and alternative, over the arms of "
+                "the fraction (seeds that ran every arm); green: better, red: worse (Holm), grey: neither.",
+                screening_figures.main_effects_plot(report.runs, report.screening, launch.plan, metric.label),
             )
         )
     return [Picture(name, title, caption, _png(figure)) for name, title, caption, figure in made if figure]

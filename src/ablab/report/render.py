@@ -34,7 +34,8 @@ class Picture:
 def write_csv(report: Report, path: Path) -> None:
     """The table's numbers at full precision; delta, CI, margin and MDE in delta_unit (pp for
     accuracies); ``degenerate``: why an arm's numbers mislead (report.degenerate). A ladder adds
-    ``table_vs_baseline.csv``, a factorial ``anova.csv`` and ``cell_means.csv`` beside it."""
+    ``table_vs_baseline.csv``, a factorial ``anova.csv`` and ``cell_means.csv`` beside it, a
+    fractional screening ``effects.csv``, ``aliases.csv`` (and ``confirmation.csv``)."""
     unit = report.metric.delta_unit or "metric units"
     why = {arm: found.what() for arm, found in report.degenerate.items()}  # effect sizes left empty
     degenerate = report.table["arm"].map(why).fillna("")
@@ -50,6 +51,13 @@ def write_csv(report: Report, path: Path) -> None:
     if report.factorial is not None:
         report.factorial.anova.to_csv(path.with_name("anova.csv"), index=False)
         report.factorial.cell_means.to_csv(path.with_name("cell_means.csv"), index=False)
+    if report.screening is not None:
+        report.screening.effects.assign(delta_unit=unit).to_csv(path.with_name("effects.csv"), index=False)
+        report.screening.aliases.to_csv(path.with_name("aliases.csv"), index=False)
+    if report.confirmation is not None:
+        report.confirmation.assign(metric=report.metric.label, delta_unit=unit).to_csv(
+            path.with_name("confirmation.csv"), index=False
+        )
 
 
 # ---- terminal ----------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import pandas as pd
 
 from ablab.report.cells import metric_value, p_value
 from ablab.report.findings import Report
+from ablab.report.screening_cells import screening_lines, screening_sentence
 
 DECIDED = ("better", "worse")
 
@@ -17,8 +18,10 @@ DECIDED = ("better", "worse")
 def verdict_lines(report: Report) -> list[str]:
     """Per compared arm: ``activation=relu: better, +79.1 pp [77.3, 80.8]``; then one warning
     line per degenerate arm."""
-    lines = []
-    for _, row in _compared(report.table).iterrows():
+    lines, table = [], report.table
+    if report.screening is not None:  # a screening's verdicts are its main effects', then its confirmation's
+        lines, table = screening_lines(report), report.confirmation
+    for _, row in _compared(table if table is not None else report.table.iloc[:0]).iterrows():
         lines.append(f"{row['arm']}: {row['verdict']}, {_delta(report, row)}")
     lines += [f"warning: {arm} is {found.what()}" for arm, found in report.degenerate.items()]
     return lines
@@ -48,6 +51,8 @@ def results_paragraph(report: Report) -> str:
             f"'equivalent' means a TOST put Δ within ±{_margin(report)} (the study's margin); the 95% CIs "
             "are not adjusted for multiplicity."
         )
+    if report.screening is not None:
+        text += " " + screening_sentence(report)
     if report.seed_decisions is not None:
         text += " Seeds were added in rounds; the verdicts are the group-sequential test's."
     for arm, found in report.degenerate.items():

@@ -37,6 +37,12 @@ def read_datasets(
             "dataset would walk its own path, so there is no one path to compare across datasets. "
             "Run one path study per dataset (dataset=<option> on the command line)."
         )
+    if raw.get("confirm"):
+        raise ConfigError(
+            f"study.datasets={list(datasets)} with study.confirm=true is not supported: which factors "
+            "screen in differs by dataset, so there is no one confirmation round. Screen across the "
+            "datasets without confirm, or confirm on each dataset in its own study."
+        )
     unknown = [d for d in datasets if d not in options]
     if unknown:
         raise ConfigError(

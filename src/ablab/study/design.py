@@ -13,7 +13,7 @@ from typing import Any
 
 from ablab.errors import ConfigError
 
-DESIGNS = ("ofat", "leave_one_out", "ladder", "factorial", "path")
+DESIGNS = ("ofat", "leave_one_out", "ladder", "factorial", "fractional", "path")
 
 
 @dataclass(frozen=True)
@@ -46,8 +46,14 @@ def _single_alternatives(factors: Mapping[str, Sequence[Any]], design: str) -> d
     return {k: v[0] for k, v in factors.items()}
 
 
-def plan_arms(baseline: Mapping[str, Any], factors: Mapping[str, Sequence[Any]], design: str) -> list[Arm]:
-    """The arms of ``design``; ``baseline`` must give a value for every factor key."""
+def plan_arms(
+    baseline: Mapping[str, Any],
+    factors: Mapping[str, Sequence[Any]],
+    design: str,
+    resolution: int | None = None,
+) -> list[Arm]:
+    """The arms of ``design``; ``baseline`` must give a value for every factor key; ``resolution``:
+    the fractional design's (ablab.study.fractional_design; None: its default)."""
     check_factors(baseline, factors)
     base = dict(baseline)
     if design == "ofat":
@@ -78,6 +84,10 @@ def plan_arms(baseline: Mapping[str, Any], factors: Mapping[str, Sequence[Any]],
             changed = [_label(k, v) for k, v in zip(keys, combination, strict=True) if v != base[k]]
             arms.append(_arm(",".join(changed) or "baseline", base, settings, not changed))
         return arms
+    if design == "fractional":
+        from ablab.study.fractional_design import DEFAULT_RESOLUTION, fractional_arms  # imports Arm
+
+        return fractional_arms(base, factors, resolution or DEFAULT_RESOLUTION)
     raise ConfigError(f"study.design={design!r} is not a design; allowed: {', '.join(DESIGNS)}.")
 
 

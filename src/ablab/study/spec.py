@@ -19,13 +19,15 @@ from ablab.stats.sequential import SeedSchedule, read_schedule
 from ablab.study.datasets import KEY as DATASET_KEY
 from ablab.study.datasets import check_shared_metric, read_datasets
 from ablab.study.design import DESIGNS, check_factors, check_seeds
+from ablab.study.fractional_design import DEFAULT_RESOLUTION
+from ablab.study.screening_keys import read_screening
 from ablab.study.target import read_target
 
 _ABSENT = object()
 # What a study node may hold (conf/study/*.yaml, README "Studies").
 STUDY_KEYS = (
     "name", "design", "seeds", "baseline", "factors", "target", "rerun", "metric", "direction", "margin",
-    "datasets",
+    "datasets", "resolution", "confirm",
 )  # fmt: skip
 
 
@@ -44,6 +46,8 @@ class StudySpec:
     schedule: SeedSchedule | None = None  # adaptive seeds; ``seeds`` is then its first round
     target: dict[str, Any] | None = None  # design path: key -> target value (ablab.study.target)
     datasets: tuple[str, ...] = ()  # study.datasets: the design runs on each (empty: the config's)
+    resolution: int = DEFAULT_RESOLUTION  # fractional design: the fraction's resolution (study.resolution)
+    confirm: bool = False  # fractional design: rerun the factors that screen in as ofat (study.confirm)
 
 
 def read_study(
@@ -121,6 +125,7 @@ def read_study(
 
     check_factors(baseline, factors)
     target = read_target(raw.get("target"), design, baseline, factors, group_options)
+    screening = read_screening(raw, design, len(factors))
     clashes = [k for k in command_line_keys if k in baseline or k == "trainer.seed"]
     if clashes:
         raise ConfigError(
@@ -144,6 +149,7 @@ def read_study(
         schedule=schedule,
         target=target,
         datasets=datasets,
+        **screening,
     )
 
 

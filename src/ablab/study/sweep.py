@@ -83,8 +83,6 @@ class StudySweep:
 
     def _sweep(self, arguments: list[str]) -> Any:
         from ablab.errors import ConfigError
-        from ablab.run.config_checks import check_config
-        from ablab.study.arm_checks import arm_source
         from ablab.study.bookkeeping import finished_run_keys, open_study, planned_runs, store_exists
         from ablab.study.console import format_plan
         from ablab.study.datasets import plan_on_datasets
@@ -112,7 +110,10 @@ class StudySweep:
             lambda dataset: self._compose([*common, f"dataset={dataset}"]),
         )
         path = spec.design == "path"
-        arms = first_arms(spec) if path else plan_arms(spec.baseline, spec.factors, spec.design)
+        if path:
+            arms = first_arms(spec)
+        else:
+            arms = plan_arms(spec.baseline, spec.factors, spec.design, spec.resolution)
         tracking_uri = resolve_tracking_uri(config.tracking.uri, config.hydra.runtime.cwd)
         # A server that does not answer stops the study in seconds, before any job is planned.
         check_tracking_server(tracking_uri, uri_source(config.tracking.uri))
@@ -130,21 +131,17 @@ class StudySweep:
         jobs = plan_on_datasets(spec, lambda these: plan_jobs(spec, arms, these, self._compose), common)
         if client is None:
             load_store_module(tracking_uri)  # while the workers warm: the store opens after the checks
-        per_arm: dict[str, Any] = {}
-        per_dataset_arm: dict[tuple[str, str], Any] = {}
-        for job in jobs:  # one config per arm (and dataset): its first seed's
-            per_arm.setdefault(job.arm.name, job)
-            per_dataset_arm.setdefault((job.dataset, job.arm.name), job)
-        for job in per_dataset_arm.values():  # what needs no TensorFlow first: a bad value fails in a second
-            cfg = job.config
-            check_config(cfg, cfg.hydra.runtime.choices, cfg.hydra.overrides.task, arm_source(job.arm.name))
-        self.step_costs = self._check_arms([(j.arm, j.config) for j in per_arm.values()])
+        self.step_costs = self._check_jobs(jobs)
         if client is None and not self.dry_run:  # a dry run must not create a store
             client = prepare_store(tracking_uri, uri_source(config.tracking.uri))
         done = finished_run_keys(client, spec.name) if client else set()
         print(format_plan(spec.name, spec.design, jobs, done, spec.rerun), flush=True)
         if path:
             print(path_plan(spec), flush=True)
+        if spec.design == "fractional":
+            from ablab.study.fractional_design import plan_summary
+
+            print(plan_summary(arms, list(spec.factors), len(spec.seeds)), flush=True)
         for note in notes:
             print(note, flush=True)
         if spec.schedule and not path:
@@ -162,13 +159,17 @@ class StudySweep:
         claim(client, parent_run_id, spec.name)  # two launches at once: the later one gives way
         log.info("Study %r: parent run %s in %s", spec.name, parent_run_id, tracking_uri)
 
-        def plan_round(arm_names: list[str], seeds: list[int]) -> list:
-            """Jobs of an adaptive round (the arms and their reference), planned like the launch's."""
-            chosen = [arm for arm in arms if arm.reference or arm.name in arm_names]
+        def plan_round(arm_names: list[str], seeds: list[int], new_arms: tuple = ()) -> list:
+            """Jobs of an adaptive round (the arms and their reference, and ``new_arms``: a
+            confirmation round's), planned like the launch's."""
+            chosen = [arm for arm in arms if arm.reference or arm.name in arm_names] + list(new_arms)
             spec_round = dataclasses.replace(spec, seeds=seeds)
-            return plan_on_datasets(  # arms checked already
+            round_jobs = plan_on_datasets(  # arms checked already
                 spec_round, lambda overrides: plan_jobs(spec_round, chosen, overrides, self._compose), common
             )
+            if new_arms:  # a confirmation round's arms are checked as the launch's were
+                self.step_costs.update(self._check_jobs([j for j in round_jobs if j.arm in new_arms]))
+            return round_jobs
 
         def plan_path_round(path_arms: list, seeds: list[int]) -> list:
             """Jobs of a path step's round: its configurations at the look's seeds."""
@@ -177,6 +178,23 @@ class StudySweep:
 
         next_round = plan_path_round if path else plan_round
         return self._run(client, spec, jobs, done, tracking_uri, parent_run_id, next_round)
+
+    def _check_jobs(self, jobs: list) -> dict[str, int]:
+        """Every arm's config checked on every dataset (its first seed's), what needs no TensorFlow
+        first: a bad value fails in a second; then the model checks per arm; returns the arms' step
+        costs."""
+        from ablab.run.config_checks import check_config
+        from ablab.study.arm_checks import arm_source
+
+        per_arm: dict[str, Any] = {}
+        per_dataset_arm: dict[tuple[str, str], Any] = {}
+        for job in jobs:  # one config per arm (and dataset): its first seed's
+            per_arm.setdefault(job.arm.name, job)
+            per_dataset_arm.setdefault((job.dataset, job.arm.name), job)
+        for job in per_dataset_arm.values():
+            cfg = job.config
+            check_config(cfg, cfg.hydra.runtime.choices, cfg.hydra.overrides.task, arm_source(job.arm.name))
+        return self._check_arms([(j.arm, j.config) for j in per_arm.values()])
 
     def _check_arms(self, arms: list) -> dict[str, int]:
         """``ablab.study.arm_checks`` on the arms: in a warm worker, so this process does not import
@@ -239,11 +257,16 @@ class StudySweep:
 
     def _next_round(self, client, spec, parent_run_id, look, plan_round) -> list:
         """Adaptive seeds: after a round, the next look's seeds for the arms still undecided; a path:
-        the next round of its race, or its next step."""
+        the next round of its race, or its next step; a fractional screening's confirmation round
+        (ablab.study.confirm)."""
         if spec.design == "path":
             from ablab.study.path import next_path_round
 
             return next_path_round(client, spec, parent_run_id, plan_round)
+        if spec.design == "fractional":
+            from ablab.study.confirm import confirmation_round
+
+            return confirmation_round(client, spec, parent_run_id, look, plan_round)
         if spec.schedule is None or look >= len(spec.schedule.looks):
             return []
         from ablab.stats.comparisons import ALPHA

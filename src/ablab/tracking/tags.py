@@ -47,6 +47,7 @@ DIRECTION = "ablab.direction"  # maximize | minimize
 MARGIN = "ablab.margin"  # the equivalence margin, in the metric's units (study.margin)
 SEED_SCHEDULE = "ablab.seed_schedule"  # JSON {start, step, max, spending}: adaptive seeds
 PATH = "ablab.path"  # JSON {keys, target, seeds}: an ablation path (study.design=path)
+CONFIRM = "ablab.confirm"  # JSON {factors, arms, added}: a fractional screening's confirmation round
 # Parent-run params.
 DESIGN_PARAM = "design"
 N_ARMS_PARAM = "n_arms"
