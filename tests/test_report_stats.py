@@ -65,6 +65,17 @@ def test_welch_when_fewer_than_two_common_seeds() -> None:
     assert result.p_value == pytest.approx(0.0018088, abs=1e-7)
 
 
+def test_a_float32_score_beside_its_float64_twin_is_no_difference() -> None:
+    """Both arms at 100/1000 on every seed, one scored in float32: no test, not p = 0."""
+    float64 = pd.Series([0.1, 0.1, 0.1], index=[0, 1, 2])
+    float32 = pd.Series([float(np.float32(0.1))] * 3, index=[0, 1, 2])
+    assert float32.iloc[0] != 0.1
+    result = compare(float64, float32)
+    assert math.isnan(result.p_value) and result.delta == 0.0
+    real = compare(pd.Series([0.1, 0.1, 0.1001], index=[0, 1, 2]), float32)
+    assert real.delta == pytest.approx(0.0001 / 3, rel=1e-3) and real.p_value > 0
+
+
 def test_n_of_one_gives_the_difference_and_no_interval() -> None:
     result = compare(pd.Series({0: 0.92}), pd.Series({0: 0.20, 1: 0.22, 2: 0.25}))
     assert result.test == "none"

@@ -61,6 +61,12 @@ class Comparison:
     reference_mean: float  # the reference mean the delta is measured from (paired: common seeds)
 
 
+# Keras logs float32 scores, an ensemble's vote is scored in float64: the same 100/1000 reads
+# 0.1000000015 and 0.1. Pairs closer than this (relative) are the same value, not a difference
+# of sd 0 that a t-test would call infinitely significant.
+SAME_VALUE_RTOL = 1e-6
+
+
 def welch(a: np.ndarray, b: np.ndarray):
     """Welch's two-sample t-test (unequal variances): scipy's result, with its confidence interval."""
     return stats.ttest_ind(np.asarray(a, float), np.asarray(b, float), equal_var=False)
@@ -79,6 +85,7 @@ def compare(arm: pd.Series, reference: pd.Series, confidence: float = CONFIDENCE
         warnings.simplefilter("ignore", RuntimeWarning)  # identical values: scipy warns, returns nan/inf
         if len(common) >= 2:
             a, r = arm.loc[common].to_numpy(float), reference.loc[common].to_numpy(float)
+            a = np.where(np.isclose(a, r, rtol=SAME_VALUE_RTOL, atol=0.0), r, a)
             result = stats.ttest_rel(a, r)
             ci = result.confidence_interval(confidence)
             return Comparison(
