@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import keras
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
@@ -26,7 +27,8 @@ from ablab.datasets.scaling import scale_splits
 from ablab.errors import Diverged
 from ablab.models import check_model
 from ablab.run.engines.contract import Fitted, ModelSpec
-from ablab.run.engines.fused.models import fallback_reason
+from ablab.run.engines.fused.fit_rules import fallback_reason
+from ablab.run.engines.fused.support import FUSED_ENGINES
 from ablab.run.engines.keras import model_summary
 from ablab.run.ensemble import Member, describe, member_metrics, member_seeds, run_metrics
 from ablab.run.request import RunRequest
@@ -151,12 +153,17 @@ def _build_once(configs: Sequence[DictConfig], splits: Splits) -> list[_Built]:
 
 
 def _engine_of(cfg: DictConfig, built: _Built) -> str:
-    if cfg.trainer.engine == "fused" and built.fallback:
-        log.warning(
-            "trainer.engine=fused cannot train %s: this run trains on the Keras engine.", built.fallback
-        )
+    if cfg.trainer.engine != "fused":
+        return cfg.trainer.engine
+    backend = keras.backend.backend()
+    if backend not in FUSED_ENGINES:
+        reason = f"on the {backend} backend (only on {' and '.join(FUSED_ENGINES)})"
+    else:
+        reason = built.fallback
+    if reason:
+        log.warning("trainer.engine=fused cannot train %s: this run trains on the Keras engine.", reason)
         return "keras"
-    return cfg.trainer.engine
+    return "fused"
 
 
 def _fit(
@@ -230,5 +237,8 @@ def _member(seed: int, model: Fitted) -> Member:
 
 
 def _engine(name: str):
-    """The engine module named by ``trainer.engine`` (``ablab.config.schema.ENGINES``)."""
+    """The engine module named by ``trainer.engine`` (``ablab.config.schema.ENGINES``); the fused
+    engine is the Keras backend's own."""
+    if name == "fused":
+        name = FUSED_ENGINES[keras.backend.backend()]
     return importlib.import_module(f"ablab.run.engines.{name}")

@@ -31,44 +31,9 @@ from ablab.config.tasks import task_of
 from ablab.models import build_model
 from ablab.models.blocks import build_optimizer
 from ablab.run.engines.contract import ModelSpec
+from ablab.run.engines.fused.fit_rules import EVALUATION_ROWS, Scores, row_order
 from ablab.run.engines.fused.model_step import ModelStep, ModelVariables
 from ablab.run.engines.fused.optimizer_kernels import Update, model_update
-
-# Rows per forward pass when evaluating: bounds the activations a large test set needs at once.
-EVALUATION_ROWS = 2048
-
-# Methods a model class may override to change how fit trains it; the fused engine calls the
-# model, its loss and its optimizer itself, so it would skip them.
-TRAINING_OVERRIDES = ("train_step", "compute_loss", "test_step")
-
-# What a model's traced step depends on: its layers and its optimizer. The initializer and the
-# seed only set the starting values of its variables (weights, random seeds).
-
-
-def fallback_reason(model: keras.Model) -> str | None:
-    """Why the fused engine cannot train this built model as ``fit`` would (one sentence), or None."""
-    overridden = [m for m in TRAINING_OVERRIDES if getattr(type(model), m) is not getattr(keras.Model, m)]
-    if overridden:
-        return (
-            f"a model whose class {type(model).__name__} overrides {', '.join(overridden)} (the fused engine "
-            "trains with the model's call, the task's loss and the optimizer only)"
-        )
-    return None
-
-
-# Scores of one pass, named as Keras logs them (loss, accuracy, mse, ...): arrays over the K
-# models, NaN for a stopped one.
-Scores = dict[str, np.ndarray]
-
-
-def row_order(seed: int, n_rows: int) -> np.ndarray:
-    """The order one model sees the training rows in, every epoch.
-
-    One shuffle, repeated: Keras 3's ``fit`` under ``keras.utils.set_random_seed`` visits the
-    rows in the same shuffled order each epoch (its tf.data shuffle restarts from the same
-    seed), so the engines agree only when the fused engine does the same.
-    """
-    return np.random.default_rng(seed).permutation(n_rows).astype(np.int32)
 
 
 class FusedModels:
