@@ -9,6 +9,7 @@ from omegaconf import DictConfig
 from ablab.config.targets import target_import_problem
 from ablab.errors import ConfigError
 from ablab.models.blocks import Blocks
+from ablab.models.foreign_ops import tensorflow_call
 
 BUILDER_SIGNATURE = "build(blocks, input_shape, outputs, **model_args) -> keras.Model"
 
@@ -31,6 +32,14 @@ def build_model(cfg: DictConfig, input_shape: tuple[int, ...], outputs: int) -> 
         )
     except Exception as error:
         cause = error.__cause__ or error  # Hydra wraps the builder's own exception
+        op = tensorflow_call(cause)
+        if op:
+            raise ConfigError(
+                f"model._target_={target!r} calls TensorFlow directly: {op}. trainer.backend="
+                f"{keras.backend.backend()!r} hands it {keras.backend.backend()} tensors, which TensorFlow "
+                "cannot take; write the op with keras.ops (keras.ops.relu, keras.ops.matmul, ...) to run "
+                "on every backend, or train this model with trainer.backend=tensorflow."
+            ) from error
         raise ConfigError(
             f"model._target_={target!r} raised {type(cause).__name__}: {str(cause).splitlines()[0][:300]} "
             f"(called with input_shape={tuple(input_shape)}, outputs={outputs} and the model.* keys; "

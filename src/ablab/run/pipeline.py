@@ -25,8 +25,9 @@ from ablab.datasets import Splits, load_dataset
 from ablab.datasets.scaling import scale_splits
 from ablab.errors import Diverged
 from ablab.models import check_model
+from ablab.run.backends import active_backend
 from ablab.run.engines.contract import Fitted, ModelSpec
-from ablab.run.engines.fused.models import fallback_reason
+from ablab.run.engines.fallback import engine_for, fallback_reason
 from ablab.run.engines.keras import model_summary
 from ablab.run.ensemble import Member, describe, member_metrics, member_seeds, run_metrics
 from ablab.run.request import RunRequest
@@ -122,7 +123,7 @@ def _open_run(
     tags = run_tags(cfg, request.choices, request.overrides, base_dir)
     tags[ENGINE] = engine  # a model the fused engine cannot train fell back (run_key unchanged)
     tags[DEVICE] = training_device()
-    if engine == "fused":
+    if engine != "keras":
         tags[PACK_SIZE] = str(pack_size)
     seeds = member_seeds(cfg.trainer.seed, cfg.ensemble.size)
     if len(seeds) > 1:
@@ -151,12 +152,8 @@ def _build_once(configs: Sequence[DictConfig], splits: Splits) -> list[_Built]:
 
 
 def _engine_of(cfg: DictConfig, built: _Built) -> str:
-    if cfg.trainer.engine == "fused" and built.fallback:
-        log.warning(
-            "trainer.engine=fused cannot train %s: this run trains on the Keras engine.", built.fallback
-        )
-        return "keras"
-    return cfg.trainer.engine
+    fused_engine = active_backend().FUSED_ENGINE
+    return engine_for(cfg.trainer.engine, cfg.trainer.backend, fused_engine, built.fallback)
 
 
 def _fit(

@@ -85,6 +85,7 @@ class StudySweep:
         from ablab.errors import ConfigError
         from ablab.run.config_checks import check_config
         from ablab.study.arm_checks import arm_source
+        from ablab.study.backend_check import refuse_mixed_backends
         from ablab.study.bookkeeping import finished_run_keys, open_study, planned_runs, store_exists
         from ablab.study.console import format_plan
         from ablab.study.design import plan_arms
@@ -112,7 +113,7 @@ class StudySweep:
             from ablab.study.worker_warmup import warm_up_workers
 
             runs = len(arms) * len(spec.seeds)
-            self.warming = warm_up_workers(config.hydra.launcher, runs, tracking_uri)
+            self.warming = warm_up_workers(config.hydra.launcher, runs, tracking_uri, config.trainer.backend)
         # A launch of this study still running in the store refuses this one now, not after the
         # seconds of planning below. Opening a client creates a missing sqlite store: not yet.
         client = None
@@ -128,6 +129,7 @@ class StudySweep:
         for job in per_arm.values():  # what needs no TensorFlow first: a bad value fails in a second
             cfg = job.config
             check_config(cfg, cfg.hydra.runtime.choices, cfg.hydra.overrides.task, arm_source(job.arm.name))
+        refuse_mixed_backends(config.trainer.backend, {j.arm.name: j.config for j in per_arm.values()})
         self.step_costs = self._check_arms([(j.arm, j.config) for j in per_arm.values()])
         if client is None and not self.dry_run:  # a dry run must not create a store
             client = prepare_store(tracking_uri, uri_source(config.tracking.uri))

@@ -31,29 +31,15 @@ from ablab.config.tasks import task_of
 from ablab.models import build_model
 from ablab.models.blocks import build_optimizer
 from ablab.run.engines.contract import ModelSpec
+from ablab.run.engines.fallback import TRAINING_OVERRIDES, fallback_reason  # noqa: F401 - its home before
 from ablab.run.engines.fused.model_step import ModelStep, ModelVariables
 from ablab.run.engines.fused.optimizer_kernels import Update, model_update
 
 # Rows per forward pass when evaluating: bounds the activations a large test set needs at once.
 EVALUATION_ROWS = 2048
 
-# Methods a model class may override to change how fit trains it; the fused engine calls the
-# model, its loss and its optimizer itself, so it would skip them.
-TRAINING_OVERRIDES = ("train_step", "compute_loss", "test_step")
-
 # What a model's traced step depends on: its layers and its optimizer. The initializer and the
 # seed only set the starting values of its variables (weights, random seeds).
-
-
-def fallback_reason(model: keras.Model) -> str | None:
-    """Why the fused engine cannot train this built model as ``fit`` would (one sentence), or None."""
-    overridden = [m for m in TRAINING_OVERRIDES if getattr(type(model), m) is not getattr(keras.Model, m)]
-    if overridden:
-        return (
-            f"a model whose class {type(model).__name__} overrides {', '.join(overridden)} (the fused engine "
-            "trains with the model's call, the task's loss and the optimizer only)"
-        )
-    return None
 
 
 # Scores of one pass, named as Keras logs them (loss, accuracy, mse, ...): arrays over the K
