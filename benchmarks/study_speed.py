@@ -154,9 +154,9 @@ def framework_overhead_seconds(epochs: int, repeats: int = 5) -> tuple[float, fl
 
 def matmul_flops(seconds: float = 2.0) -> float:
     """This machine's float32 matmul rate with TF on all cores: the FLOP-based ceiling."""
-    from ablab.run.runtime import import_tensorflow
+    from ablab.run.backends import use_backend
 
-    import_tensorflow()  # its start-up notices kept out of the printed figures
+    use_backend("tensorflow")  # its start-up notices kept out of the printed figures
     import tensorflow as tf
 
     a = tf.random.normal((1024, 1024))

@@ -12,15 +12,17 @@ from hydra.core.hydra_config import HydraConfig
 
 
 def quiet_console() -> None:
-    """Keep TensorFlow's C++ INFO/WARNING lines and MLflow's artifact download bars (the report
-    reads curves and artifacts) off the console; must run before TF is imported.
+    """Keep the backends' start-up notices (TensorFlow's C++ INFO/WARNING lines) and MLflow's
+    artifact download bars (the report reads curves and artifacts) off the console; must run
+    before the backend is imported.
 
     Values the user set (``TF_CPP_MIN_LOG_LEVEL=0`` shows everything) are left alone. Worker
     processes started later (joblib) inherit the settings.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    for name in ("tensorflow", "absl"):
+    # JAX's search for TPUs and GPUs on a machine without them says so at WARNING.
+    for name in ("tensorflow", "absl", "jax._src.xla_bridge"):
         logging.getLogger(name).setLevel(logging.ERROR)
 
 

@@ -14,6 +14,7 @@ log = logging.getLogger(__name__)
 # model, its loss and its optimizer itself, so it would skip them.
 TRAINING_OVERRIDES = ("train_step", "compute_loss", "test_step")
 
+
 def fallback_reason(model: keras.Model) -> str | None:
     """Why the fused engine cannot train this built model as ``fit`` would (one sentence), or None."""
     overridden = [m for m in TRAINING_OVERRIDES if getattr(type(model), m) is not getattr(keras.Model, m)]
