@@ -1,0 +1,168 @@
+"""trainer.backend: the same run on TensorFlow, JAX or PyTorch through the Keras engine; what is
+refused before training (an unknown or missing backend, two backends in one process or study,
+TensorFlow ops in a model on another backend); planning, --help and the report load none."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from mlflow import MlflowClient
+
+from ablab.config.run_key import run_key
+from ablab.errors import ConfigError
+from ablab.run.backends import backend_problem, use_backend
+from ablab.tracking.tags import ENGINE, RUN_KEY
+from conftest import TINY, all_runs, compose_run, run_cli, sqlite_uri
+from test_help import probe
+
+ABLAB_TRAIN = Path(sys.executable).with_name("ablab-train")
+OTHER_BACKENDS = ["jax", "torch"]
+
+TENSORFLOW_MODEL = '''
+import keras
+import tensorflow as tf
+
+
+class TfRelu(keras.layers.Layer):
+    def call(self, x):
+        return tf.nn.relu(x)
+
+
+def uses_tf(blocks, input_shape, outputs, **_):
+    return keras.Sequential([keras.Input(input_shape), keras.layers.Flatten(), keras.layers.Dense(8),
+                             TfRelu(), *blocks.head(outputs)])
+'''
+
+
+def ablab_train(workdir: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """``ablab-train ARGS`` in a process of its own (one process imports Keras on one backend)."""
+    environment = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "KERAS_BACKEND")}
+    return subprocess.run(
+        [str(ABLAB_TRAIN), *args], cwd=workdir, env=environment | (env or {}),
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+
+
+def test_the_backend_defaults_to_keras_backend_else_tensorflow_and_the_config_wins(monkeypatch):
+    monkeypatch.delenv("KERAS_BACKEND", raising=False)
+    assert compose_run()[0].trainer.backend == "tensorflow"
+    monkeypatch.setenv("KERAS_BACKEND", "jax")
+    assert compose_run()[0].trainer.backend == "jax"
+    assert compose_run(["trainer.backend=torch"])[0].trainer.backend == "torch"
+
+
+def test_the_backend_is_part_of_the_run_key():
+    keys = {run_key(compose_run([f"trainer.backend={name}"])[0]) for name in ("tensorflow", "jax", "torch")}
+    assert len(keys) == 3
+
+
+def test_an_unknown_backend_is_refused_before_any_backend_loads(tmp_path):
+    loaded, result = probe(["trainer.backend=theano", *TINY], tmp_path)
+    assert loaded["code"] == 2, result.stderr[-2000:]
+    assert not any(loaded[m] for m in ("tensorflow", "keras", "jax", "torch")), loaded
+    assert "trainer.backend='theano' (from the command line) is not a Keras backend; allowed: " in result.stderr
+    assert "allowed: tensorflow, jax, torch." in result.stderr
+
+
+def test_a_backend_not_installed_is_refused_naming_the_extra(workdir, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "torch", None)  # import torch fails: as if never installed
+    assert "pip install 'ablab[torch]'" in backend_problem("torch")
+    assert run_cli(monkeypatch, "trainer.backend=torch", *TINY) == 2
+    err = capsys.readouterr().err
+    assert "trainer.backend='torch' (from the command line) needs the torch package" in err
+    assert "pip install 'ablab[torch]'" in err and "tensorflow, jax" in err  # the installed ones
+    assert all_runs(sqlite_uri(workdir)) == []
+
+
+def test_a_process_with_keras_on_one_backend_refuses_another():
+    import keras
+
+    assert keras.backend.backend() == "tensorflow"  # the test process: KERAS_BACKEND unset
+    with pytest.raises(ConfigError, match="this process trains on 'tensorflow' already"):
+        use_backend("jax")
+    assert os.environ.get("KERAS_BACKEND") in (None, "tensorflow")
+
+
+@pytest.mark.parametrize("backend", OTHER_BACKENDS)
+def test_help_and_study_planning_load_no_backend(backend, tmp_path):
+    loaded, result = probe(["--help", f"trainer.backend={backend}"], tmp_path)
+    assert not any(loaded.values()), result.stderr[-2000:]
+    planning = "import ablab.study.jobs, ablab.study.packing, ablab.study.backend_check, ablab.run.backends"
+    argv = ["study=seed", "study.factors.activation=[nosuch]", f"trainer.backend={backend}"]
+    loaded, result = probe(argv, tmp_path, planning)
+    assert loaded["code"] == 2, result.stderr[-2000:]
+    assert not any(loaded[m] for m in ("tensorflow", "keras", "jax", "torch")), loaded
+
+
+@pytest.mark.parametrize("backend", OTHER_BACKENDS)
+def test_the_report_loads_no_backend(backend, tmp_path):
+    code = (
+        "import json, sys\n"
+        "import ablab.cli.report, ablab.report.make, ablab.report.read, ablab.report.render\n"
+        "print(json.dumps([m for m in ('tensorflow', 'keras', 'jax', 'torch') if m in sys.modules]))\n"
+    )
+    env = os.environ | {"KERAS_BACKEND": backend}
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert result.stdout.strip() == "[]", result.stderr[-2000:]
+
+
+MIXED_STUDY = """\
+# @package _global_
+defaults:
+  - override /hydra/sweeper: ablation
+study:
+  name: mixed
+  design: ofat
+  seeds: [0, 1]
+  baseline: {activation: sigmoid}
+  factors: {trainer.backend: [jax]}
+trainer: {epochs: 1, verbose: 0}
+hydra:
+  mode: MULTIRUN
+"""
+
+
+def test_a_study_whose_arms_change_the_backend_is_refused_while_planning(tmp_path):
+    (tmp_path / "conf" / "study").mkdir(parents=True)
+    (tmp_path / "conf" / "study" / "mixed.yaml").write_text(MIXED_STUDY)
+    loaded, result = probe(["study=mixed", "hydra.sweeper.dry_run=true"], tmp_path)
+    assert loaded["code"] == 2, result.stderr[-2000:]
+    assert "trainer.backend differs between the arms of this study: 'trainer.backend=jax' (jax)" in result.stderr
+    assert "the study trains on trainer.backend='tensorflow'" in result.stderr
+    assert not any(loaded[m] for m in ("tensorflow", "keras", "jax", "torch")), loaded
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", OTHER_BACKENDS)
+def test_a_model_calling_tensorflow_on_another_backend_is_refused_naming_the_op(backend, store, workdir):
+    (workdir / "mynets.py").write_text(TENSORFLOW_MODEL)
+    result = ablab_train(workdir, f"trainer.backend={backend}", "model._target_=mynets.uses_tf", *TINY,
+                         env={"PYTHONPATH": os.pathsep.join([str(workdir), os.environ.get("PYTHONPATH", "")])})  # fmt: skip
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "calls TensorFlow directly: tf.nn.relu in TfRelu.call (" in result.stderr
+    assert f"mynets.py:7). On trainer.backend='{backend}'" in result.stderr
+    assert all_runs(store) == []  # refused by the model check, before any run opened
+
+
+@pytest.mark.slow
+def test_the_keras_engine_trains_a_tiny_run_on_each_backend(store, workdir):
+    """Params and library versions name the backend; the three runs have three run keys; on a
+    backend with no fused engine, trainer.engine=fused trains on Keras, said in one line."""
+    for backend in ("tensorflow", "jax"):
+        result = ablab_train(workdir, f"trainer.backend={backend}", *TINY)
+        assert result.returncode == 0, result.stderr[-3000:]
+    result = ablab_train(workdir, "trainer.engine=fused", *TINY, env={"KERAS_BACKEND": "torch"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "trainer.engine=fused has no fused engine on trainer.backend=torch yet" in result.stderr
+    runs = {r.data.params["trainer.backend"]: r for r in MlflowClient(store).search_runs(["1"])}
+    assert set(runs) == {"tensorflow", "jax", "torch"}
+    for backend, run in runs.items():
+        assert run.info.status == "FINISHED"
+        assert f"version.{backend}" in run.data.tags
+        assert run.data.tags[ENGINE] == "keras"
+        assert 0.0 <= run.data.metrics["test_accuracy"] <= 1.0
+    assert len({run.data.tags[RUN_KEY] for run in runs.values()}) == 3
