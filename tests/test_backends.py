@@ -64,8 +64,8 @@ def test_an_unknown_backend_is_refused_before_any_backend_loads(tmp_path):
     loaded, result = probe(["trainer.backend=theano", *TINY], tmp_path)
     assert loaded["code"] == 2, result.stderr[-2000:]
     assert not any(loaded[m] for m in ("tensorflow", "keras", "jax", "torch")), loaded
-    assert "trainer.backend='theano' (from the command line) is not a Keras backend; allowed: " in result.stderr
-    assert "allowed: tensorflow, jax, torch." in result.stderr
+    message = "trainer.backend='theano' (from the command line) is not a Keras backend"
+    assert f"{message}; allowed: tensorflow, jax, torch." in result.stderr
 
 
 def test_a_backend_not_installed_is_refused_naming_the_extra(workdir, monkeypatch, capsys):
@@ -106,7 +106,8 @@ def test_the_report_loads_no_backend(backend, tmp_path):
         "print(json.dumps([m for m in ('tensorflow', 'keras', 'jax', 'torch') if m in sys.modules]))\n"
     )
     env = os.environ | {"KERAS_BACKEND": backend}
-    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
+    command = [sys.executable, "-c", code]
+    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
     assert result.stdout.strip() == "[]", result.stderr[-2000:]
 
 
@@ -131,7 +132,8 @@ def test_a_study_whose_arms_change_the_backend_is_refused_while_planning(tmp_pat
     (tmp_path / "conf" / "study" / "mixed.yaml").write_text(MIXED_STUDY)
     loaded, result = probe(["study=mixed", "hydra.sweeper.dry_run=true"], tmp_path)
     assert loaded["code"] == 2, result.stderr[-2000:]
-    assert "trainer.backend differs between the arms of this study: 'trainer.backend=jax' (jax)" in result.stderr
+    arms = "trainer.backend differs between the arms of this study: 'trainer.backend=jax' (jax)"
+    assert arms in result.stderr
     assert "the study trains on trainer.backend='tensorflow'" in result.stderr
     assert not any(loaded[m] for m in ("tensorflow", "keras", "jax", "torch")), loaded
 
@@ -140,8 +142,9 @@ def test_a_study_whose_arms_change_the_backend_is_refused_while_planning(tmp_pat
 @pytest.mark.parametrize("backend", OTHER_BACKENDS)
 def test_a_model_calling_tensorflow_on_another_backend_is_refused_naming_the_op(backend, store, workdir):
     (workdir / "mynets.py").write_text(TENSORFLOW_MODEL)
-    result = ablab_train(workdir, f"trainer.backend={backend}", "model._target_=mynets.uses_tf", *TINY,
-                         env={"PYTHONPATH": os.pathsep.join([str(workdir), os.environ.get("PYTHONPATH", "")])})  # fmt: skip
+    path = os.pathsep.join([str(workdir), os.environ.get("PYTHONPATH", "")])
+    argv = [f"trainer.backend={backend}", "model._target_=mynets.uses_tf", *TINY]
+    result = ablab_train(workdir, *argv, env={"PYTHONPATH": path})
     assert result.returncode == 2, result.stderr[-2000:]
     assert "calls TensorFlow directly: tf.nn.relu in TfRelu.call (" in result.stderr
     assert f"mynets.py:7). On trainer.backend='{backend}'" in result.stderr
