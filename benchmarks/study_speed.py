@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -81,7 +82,7 @@ def run_naive(data: Path, epochs: int, seeds: list[int]) -> tuple[float, pd.Data
 
 
 def run_ablab(
-    workdir: Path, study: str, epochs: int, seeds: list[int], engine: str
+    workdir: Path, study: str, epochs: int, seeds: list[int], engine: str, overrides: Sequence[str] = ()
 ) -> tuple[float, pd.DataFrame]:
     workdir.mkdir(parents=True)
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
@@ -90,7 +91,7 @@ def run_ablab(
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(EXAMPLE / "src"), env.get("PYTHONPATH")]))
     seed_list = "[" + ",".join(map(str, seeds)) + "]"
     command = [str(ABLAB_TRAIN), f"study={study}", f"trainer.engine={engine}", f"trainer.epochs={epochs}"]
-    command += [f"study.seeds={seed_list}", f"hydra.sweep.dir={workdir / 'multirun'}"]
+    command += [f"study.seeds={seed_list}", f"hydra.sweep.dir={workdir / 'multirun'}", *overrides]
     started = time.perf_counter()
     result = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - started
