@@ -104,23 +104,27 @@ def measure(study: str, epochs: int, seeds: list[int], backends: list[str], naiv
     return {"walls": walls, "frames": frames}
 
 
-def report(study: str, epochs: int, seeds: list[int], walls: dict, frames: dict) -> tuple[list, dict]:
-    """Print the figures; return them as result tables and as numbers."""
-    setting = f"study={study}, {epochs} epochs, seeds {seeds}, CPU"
+def report(
+    study: str, epochs: int, seeds: list[int], walls: dict, frames: dict, reference: str = REFERENCE
+) -> tuple[list, dict]:
+    """Print the figures, ratios and tests against the ``reference`` side; return them as result
+    tables and as numbers."""
+    devices = sorted({d for f in frames.values() for d in f.get("device", []) if d})
+    setting = f"study={study}, {epochs} epochs, seeds {seeds}, {' / '.join(devices) or 'CPU'}"
     tables, figures = [], {"study": study, "epochs": epochs, "seeds": seeds, "wall_s": walls}
     print(f"\n== {setting}: wall time (launch to report) ==")
     rows = []
     for side, wall in walls.items():
         vs_plain = walls[PLAIN] / wall if PLAIN in walls else None
-        vs_reference = walls[REFERENCE] / wall if REFERENCE in walls else None
+        vs_reference = walls[reference] / wall if reference in walls else None
         rows.append([side, len(frames[side]), wall, vs_plain, vs_reference])
         ratios = f"  plain/this {vs_plain:.2f}x" if vs_plain else ""
-        ratios += f"  tensorflow-fit/this {vs_reference:.2f}x" if vs_reference else ""
+        ratios += f"  {reference.replace(' ', '-')}/this {vs_reference:.2f}x" if vs_reference else ""
         print(f"{side:>18}: {len(frames[side]):3d} runs {wall:8.1f} s{ratios}")
-    columns = ["side", "runs", "wall (s)", "plain script / side", "tensorflow fit / side"]
+    columns = ["side", "runs", "wall (s)", "plain script / side", f"{reference} / side"]
     tables.append(table(f"Wall time: {setting}", columns, rows))
 
-    arms = SEED_ARMS if study == "seed" else list(dict.fromkeys(frames[REFERENCE]["arm"]))
+    arms = SEED_ARMS if study == "seed" else list(dict.fromkeys(next(iter(frames.values()))["arm"]))
     accuracy = pd.DataFrame({side: f.groupby("arm")["test_accuracy"].mean() for side, f in frames.items()})
     accuracy = accuracy.reindex(arms)
     engines = {side: ",".join(sorted(set(f["engine"]))) for side, f in frames.items() if "engine" in f}
@@ -131,15 +135,15 @@ def report(study: str, epochs: int, seeds: list[int], walls: dict, frames: dict)
     tables.append(table(f"Test accuracy per arm, mean over seeds: {setting}", ["arm", *accuracy],
                         list(accuracy.itertuples())))  # fmt: skip
 
-    if REFERENCE in frames and len(frames) > 1:
-        compared = agreement(frames, arms)
-        ordering = {s: same_ordering(accuracy[REFERENCE], accuracy[s]) for s in compared["side"].unique()}
-        print(f"\n== each side vs {REFERENCE}, per arm (Welch two-sample t-test) ==")
+    if reference in frames and len(frames) > 1 + (PLAIN in frames):
+        compared = agreement(frames, arms, reference)
+        ordering = {s: same_ordering(accuracy[reference], accuracy[s]) for s in compared["side"].unique()}
+        print(f"\n== each side vs {reference}, per arm (Welch two-sample t-test) ==")
         print(compared.round(4).to_string(index=False))
         print("same ordering of arms (ties within 5 pp aside): "
               + ", ".join(f"{s}: {'yes' if same else 'NO'}" for s, same in ordering.items()))  # fmt: skip
         figures |= {"agreement": compared.to_dict(orient="records"), "same_ordering": ordering}
-        title = f"Each side vs {REFERENCE} (Welch per arm): {setting}; same ordering: " + ", ".join(
+        title = f"Each side vs {reference} (Welch per arm): {setting}; same ordering: " + ", ".join(
             f"{s} {'yes' if same else 'NO'}" for s, same in ordering.items()
         )
         tables.append(table(title, list(compared.columns), compared.itertuples(index=False)))
@@ -155,15 +159,19 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", help="default: 0 1 2")
     parser.add_argument("--backends", nargs="+", choices=BACKENDS, default=installed_backends())
     parser.add_argument("--skip-naive", action="store_true", help="no plain-script side (seed study)")
+    parser.add_argument("--reference", default=REFERENCE, help="the side the others are compared with")
+    parser.add_argument("--name", default="backends", help="the result file's name (and its size)")
+    parser.add_argument("--out-dir", type=Path, help="result files go here (default: benchmarks/results)")
     args = parser.parse_args()
     for study in args.studies:
         epochs = args.epochs or (QUICK["epochs"] if args.quick else STUDY_EPOCHS[study])
         seeds = args.seeds or (QUICK["seeds"] if args.quick else [0, 1, 2])
         naive = study == "seed" and not args.skip_naive
         measured = measure(study, epochs, seeds, args.backends, naive)
-        tables, figures = report(study, epochs, seeds, measured["walls"], measured["frames"])
+        tables, figures = report(study, epochs, seeds, measured["walls"], measured["frames"], args.reference)
         full = epochs == STUDY_EPOCHS[study] and seeds == [0, 1, 2]
-        record(f"backends-{study}" + ("" if full else f"-epochs{epochs}-seeds{len(seeds)}"), tables, figures)
+        name = f"{args.name}-{study}" + ("" if full else f"-epochs{epochs}-seeds{len(seeds)}")
+        record(name, tables, figures, args.out_dir / f"{name}.json" if args.out_dir else None)
 
 
 if __name__ == "__main__":

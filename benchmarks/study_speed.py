@@ -38,7 +38,7 @@ from results import record, table
 
 from ablab.config.schema import ENGINES
 from ablab.tracking.store import empty_store
-from ablab.tracking.tags import ARM, ENGINE, SEED
+from ablab.tracking.tags import ARM, DEVICE, ENGINE, SEED
 
 ROOT = Path(__file__).resolve().parents[1]
 NAIVE = ROOT / "benchmarks" / "naive_seed.py"
@@ -105,6 +105,7 @@ def run_ablab(
             "arm": r.data.tags[ARM],
             "seed": int(r.data.tags[SEED]),
             "engine": r.data.tags[ENGINE],
+            "device": r.data.tags.get(DEVICE, ""),
             "test_accuracy": r.data.metrics["test_accuracy"],
             "fit_seconds": r.data.metrics["train_seconds"],
             "param_count": r.data.metrics["param_count"],

@@ -3,6 +3,8 @@ CPU; Keras' ``set_random_seed`` seeds its ``SeedGenerator`` streams."""
 
 from __future__ import annotations
 
+import os
+
 from ablab.run.backends.cpu import cpu_name
 
 # No fused engine on JAX yet: ``trainer.engine=fused`` trains on the Keras engine, logged.
@@ -13,6 +15,9 @@ MAX_STEPS_PER_EXECUTION: int | None = None
 
 
 def import_library() -> None:
+    """Import JAX; on a GPU it takes memory as arrays need it (XLA's default, 75% of the GPU
+    at start, would leave nothing to the other jobs sharing it). A value the user set stays."""
+    os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
     import jax  # noqa: F401
 
 
