@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from engine_agreement import welch_p
 from mlflow import MlflowClient
 
 from ablab.config.run_key import run_key
@@ -169,3 +170,30 @@ def test_the_keras_engine_trains_a_tiny_run_on_each_backend(store, workdir):
         assert run.data.tags[ENGINE] == "keras"
         assert 0.0 <= run.data.metrics["test_accuracy"] <= 1.0
     assert len({run.data.tags[RUN_KEY] for run in runs.values()}) == 3
+
+
+@pytest.mark.slow
+def test_the_seed_study_agrees_across_backends_within_noise(tmp_path):
+    """The seed study at 10 epochs (3 seeds) on each backend's Keras fit: per arm, Welch's test
+    finds no difference from TensorFlow (p > 0.05 / 8, Bonferroni over the 2 x 4 tests), the
+    arms rank alike (pairs within 5 pp on TensorFlow, the two near chance, aside), and the
+    check has power: on every backend Adam beats the baseline (Welch p < 0.01)."""
+    from backends import agreement, same_ordering
+    from study_speed import SEED_ARMS, run_ablab
+
+    frames = {}
+    # jax and torch with the preset's fused engine, which they have not: Keras fit, after one log line.
+    for backend, engine in (("tensorflow", "keras"), ("jax", "fused"), ("torch", "fused")):
+        side = "tensorflow fit" if backend == "tensorflow" else backend
+        _, frames[side] = run_ablab(
+            tmp_path / backend, "seed", 10, [0, 1, 2], engine, [f"trainer.backend={backend}"]
+        )
+        assert set(frames[side]["engine"]) == {"keras"} and len(frames[side]) == 12
+    compared = agreement(frames, SEED_ARMS)
+    assert len(compared) == 8 and (compared["p_welch"] > 0.05 / 8).all(), compared.to_string()
+    means = {side: frame.groupby("arm")["test_accuracy"].mean() for side, frame in frames.items()}
+    assert all(same_ordering(means["tensorflow fit"], means[side]) for side in ("jax", "torch")), means
+    for frame in frames.values():
+        adam = frame.loc[frame["arm"] == "optimizer=adam", "test_accuracy"].to_numpy(float)
+        baseline = frame.loc[frame["arm"] == "baseline", "test_accuracy"].to_numpy(float)
+        assert adam.min() > baseline.max() and welch_p(adam, baseline) < 0.01, frame.to_string()
