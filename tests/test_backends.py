@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from engine_agreement import welch_p
 from mlflow import MlflowClient
 
 from ablab.config.run_key import run_key
@@ -176,8 +175,9 @@ def test_the_keras_engine_trains_a_tiny_run_on_each_backend(store, workdir):
 def test_the_seed_study_agrees_across_backends_within_noise(tmp_path):
     """The seed study at 10 epochs (3 seeds) on each backend's Keras fit: per arm, Welch's test
     finds no difference from TensorFlow (p > 0.05 / 8, Bonferroni over the 2 x 4 tests), the
-    arms rank alike (pairs within 5 pp on TensorFlow, the two near chance, aside), and the
-    check has power: on every backend Adam beats the baseline (Welch p < 0.01)."""
+    arms rank alike (pairs within 5 pp on TensorFlow, the two near chance, aside), and the arms
+    do differ: on every backend each Adam seed beats every baseline seed. (Three seeds give
+    Welch little power; the ordering is the sharper half of the check.)"""
     from backends import agreement, same_ordering
     from study_speed import SEED_ARMS, run_ablab
 
@@ -196,4 +196,4 @@ def test_the_seed_study_agrees_across_backends_within_noise(tmp_path):
     for frame in frames.values():
         adam = frame.loc[frame["arm"] == "optimizer=adam", "test_accuracy"].to_numpy(float)
         baseline = frame.loc[frame["arm"] == "baseline", "test_accuracy"].to_numpy(float)
-        assert adam.min() > baseline.max() and welch_p(adam, baseline) < 0.01, frame.to_string()
+        assert adam.min() > baseline.max() + 0.1, frame.to_string()
