@@ -59,7 +59,7 @@ def test_only_a_parallel_joblib_launcher_is_warmed_and_no_more_workers_than_runs
     serial = launcher_config("joblib").copy()
     serial.n_jobs = 1  # joblib runs it in this process: nothing to start
     assert warm_up_workers(serial, 12, SQLITE, "tensorflow") is None
-    assert warm_up_workers(launcher_config("joblib"), 0, SQLITE, "tensorflow") is None  # everything done already
+    assert warm_up_workers(launcher_config("joblib"), 0, SQLITE, "tensorflow") is None  # all done already
     try:
         assert len(set(warm_up_workers(launcher_config("joblib"), 1, SQLITE, "tensorflow").result())) == 1
     finally:
