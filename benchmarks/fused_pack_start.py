@@ -68,9 +68,10 @@ def series_pack(index: int) -> list:
 
 def measure(side: str, pack: int, epochs: int) -> dict[str, float]:
     """The pack's phases in this process, in seconds."""
-    from ablab.run.runtime import configure_threads, import_tensorflow
+    from ablab.run.backends import use_backend
+    from ablab.run.runtime import configure_threads
 
-    import_tensorflow()
+    use_backend("tensorflow")
     configure_threads(1)
     import tensorflow as tf
 

@@ -82,7 +82,6 @@ def measure(study: str, pack: int, epochs: int, threads: int) -> dict[str, float
 
     from ablab.datasets import load_dataset
     from ablab.datasets.scaling import scale_splits
-    from ablab.run.engines.fused.support import FUSED_ENGINES
     from ablab.run.runtime import configure_threads
 
     backend = keras.backend.backend()
@@ -93,7 +92,9 @@ def measure(study: str, pack: int, epochs: int, threads: int) -> dict[str, float
         spec.config.trainer.epochs = epochs
     cfg = specs[0].config
     splits = scale_splits(load_dataset(cfg.dataset), cfg.scaling.name, cfg.trainer.validation_split)
-    engine = importlib.import_module(f"ablab.run.engines.{FUSED_ENGINES[backend]}")
+    engine = importlib.import_module(
+        f"ablab.run.engines.{importlib.import_module(f'ablab.run.backends.{backend}').FUSED_ENGINE}"
+    )
     ends: dict[int, float] = {}
 
     def on_epoch(index: int, epoch: int, values) -> None:

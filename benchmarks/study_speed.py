@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +38,7 @@ from results import record, table
 
 from ablab.config.schema import ENGINES
 from ablab.tracking.store import empty_store
-from ablab.tracking.tags import ARM, ENGINE, SEED
+from ablab.tracking.tags import ARM, DEVICE, ENGINE, SEED
 
 ROOT = Path(__file__).resolve().parents[1]
 NAIVE = ROOT / "benchmarks" / "naive_seed.py"
@@ -81,7 +82,7 @@ def run_naive(data: Path, epochs: int, seeds: list[int]) -> tuple[float, pd.Data
 
 
 def run_ablab(
-    workdir: Path, study: str, epochs: int, seeds: list[int], engine: str
+    workdir: Path, study: str, epochs: int, seeds: list[int], engine: str, overrides: Sequence[str] = ()
 ) -> tuple[float, pd.DataFrame]:
     workdir.mkdir(parents=True)
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
@@ -90,7 +91,7 @@ def run_ablab(
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(EXAMPLE / "src"), env.get("PYTHONPATH")]))
     seed_list = "[" + ",".join(map(str, seeds)) + "]"
     command = [str(ABLAB_TRAIN), f"study={study}", f"trainer.engine={engine}", f"trainer.epochs={epochs}"]
-    command += [f"study.seeds={seed_list}", f"hydra.sweep.dir={workdir / 'multirun'}"]
+    command += [f"study.seeds={seed_list}", f"hydra.sweep.dir={workdir / 'multirun'}", *overrides]
     started = time.perf_counter()
     result = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - started
@@ -104,6 +105,7 @@ def run_ablab(
             "arm": r.data.tags[ARM],
             "seed": int(r.data.tags[SEED]),
             "engine": r.data.tags[ENGINE],
+            "device": r.data.tags.get(DEVICE, ""),
             "test_accuracy": r.data.metrics["test_accuracy"],
             "fit_seconds": r.data.metrics["train_seconds"],
             "param_count": r.data.metrics["param_count"],
@@ -154,9 +156,9 @@ def framework_overhead_seconds(epochs: int, repeats: int = 5) -> tuple[float, fl
 
 def matmul_flops(seconds: float = 2.0) -> float:
     """This machine's float32 matmul rate with TF on all cores: the FLOP-based ceiling."""
-    from ablab.run.runtime import import_tensorflow
+    from ablab.run.backends import use_backend
 
-    import_tensorflow()  # its start-up notices kept out of the printed figures
+    use_backend("tensorflow")  # its start-up notices kept out of the printed figures
     import tensorflow as tf
 
     a = tf.random.normal((1024, 1024))

@@ -31,7 +31,7 @@ with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         return [(Arm(n, {}, {}), compose("train", o, return_hydra_config=True)) for n, o in overrides.items()]
     sound, bad = arms(%(arms)s), arms({"baseline": [], "+lr": ["optimizer.learning_rate=-1"]})
 sweeper = StudySweep(None, sound[0][1], None)
-sweeper.warming = warm_up_workers(sweeper.config.hydra.launcher, 2, "sqlite:///mlflow.db")
+sweeper.warming = warm_up_workers(sweeper.config.hydra.launcher, 2, "sqlite:///mlflow.db", "tensorflow")
 try:
     costs = sweeper._check_arms(sound)
     try:

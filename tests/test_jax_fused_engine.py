@@ -189,31 +189,6 @@ def test_a_seed_study_on_jax_trains_every_arm_fused_and_reports(workdir):
     }  # fmt: skip
 
 
-ENGINE_OF = """
-import logging, sys
-from omegaconf import OmegaConf
-from ablab.run.pipeline import _Built, _engine_of
-
-logging.basicConfig(level=logging.WARNING, format="%(message)s")
-print(_engine_of(OmegaConf.create(sys.stdin.read()), _Built(summary="", param_count=0, fallback=None)))
-"""
-
-
-def test_a_fused_run_on_a_backend_without_a_fused_engine_trains_on_keras_and_says_why():
-    """Decided in a process on the torch backend (training there is the Keras engine's, which
-    this branch does not run on torch: TensorFlow and PyTorch in one process crash today)."""
-    cfg, _ = compose_run(FUSED)
-    env = {**os.environ, "KERAS_BACKEND": "torch", "PYTHONPATH": SOURCE}
-    done = subprocess.run([sys.executable, "-c", ENGINE_OF], input=OmegaConf.to_yaml(cfg), env=env,
-                          capture_output=True, text=True, timeout=300)  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.strip() == "keras"
-    assert (
-        "trainer.engine=fused cannot train on the torch backend (only on tensorflow and jax): this run "
-        "trains on the Keras engine." in done.stderr
-    )
-
-
 @pytest.mark.slow
 def test_jax_fused_and_jax_fit_agree_per_arm(store, workdir):
     """benchmarks/engine_agreement.py's check at 5 seeds x 2 arms x 3 epochs, on JAX: the series'

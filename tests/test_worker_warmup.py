@@ -44,7 +44,7 @@ def job_in_a_worker() -> tuple[int, bool, bool]:
 def test_the_launch_runs_in_the_warm_workers_with_tensorflow_loaded_and_threads_unset():
     launcher = launcher_config("joblib")
     try:
-        warm_pids = set(warm_up_workers(launcher, 12, SQLITE).result())
+        warm_pids = set(warm_up_workers(launcher, 12, SQLITE, "tensorflow").result())
         assert warm_pids and os.getpid() not in warm_pids
         jobs = Parallel(**joblib_options(launcher))(delayed(job_in_a_worker)() for _ in range(4))
     finally:
@@ -55,12 +55,31 @@ def test_the_launch_runs_in_the_warm_workers_with_tensorflow_loaded_and_threads_
 
 
 def test_only_a_parallel_joblib_launcher_is_warmed_and_no_more_workers_than_runs():
-    assert warm_up_workers(launcher_config("basic"), 12, SQLITE) is None
+    assert warm_up_workers(launcher_config("basic"), 12, SQLITE, "tensorflow") is None
     serial = launcher_config("joblib").copy()
     serial.n_jobs = 1  # joblib runs it in this process: nothing to start
-    assert warm_up_workers(serial, 12, SQLITE) is None
-    assert warm_up_workers(launcher_config("joblib"), 0, SQLITE) is None  # everything done already
+    assert warm_up_workers(serial, 12, SQLITE, "tensorflow") is None
+    assert warm_up_workers(launcher_config("joblib"), 0, SQLITE, "tensorflow") is None  # all done already
     try:
-        assert len(set(warm_up_workers(launcher_config("joblib"), 1, SQLITE).result())) == 1
+        assert len(set(warm_up_workers(launcher_config("joblib"), 1, SQLITE, "tensorflow").result())) == 1
     finally:
         release_workers()
+
+
+def backend_in_a_worker() -> tuple[str, bool]:
+    """(the backend Keras runs on in this worker, whether TensorFlow is loaded)."""
+    import sys
+
+    import keras
+
+    return keras.backend.backend(), "tensorflow" in sys.modules
+
+
+def test_workers_warm_on_the_studys_backend_without_tensorflow():
+    launcher = launcher_config("joblib")
+    try:
+        warm_up_workers(launcher, 2, SQLITE, "jax").result()
+        jobs = Parallel(**joblib_options(launcher))(delayed(backend_in_a_worker)() for _ in range(2))
+    finally:
+        release_workers()
+    assert jobs == [("jax", False), ("jax", False)]

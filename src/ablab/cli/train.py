@@ -5,7 +5,7 @@ behind the ``ablab-train`` command. ``trainer.engine`` picks who trains: Keras `
 (``ablab.run.engines.keras``) or the fused engine (``ablab.run.engines.fused``); both record runs alike.
 
 Only Hydra and OmegaConf are imported at the top: ``--help``, ``--cfg`` and ``--info`` answer
-without loading TensorFlow or MLflow, which the functions below import when they train.
+without loading a Keras backend or MLflow, which the functions below import when they train.
 """
 
 from __future__ import annotations
@@ -33,8 +33,9 @@ from ablab.config.packaged import (
 from ablab.config.schema import register_schemas
 from ablab.config.tasks import final_metric_names, task_of
 from ablab.errors import ConfigError, DatasetUnavailable, Diverged, TrackingUnavailable
+from ablab.run.backends import use_backend
 from ablab.run.orphans import exit_with_launcher, mark_launcher
-from ablab.run.runtime import configure_threads, import_tensorflow, quiet_console
+from ablab.run.runtime import configure_threads, quiet_console
 from ablab.tracking.launch import new_launch
 
 log = logging.getLogger(__name__)
@@ -53,13 +54,13 @@ def train(
     """
     from ablab.run.config_checks import check_config
 
-    check_config(cfg, choices, overrides)  # a bad value is refused before TensorFlow loads
-    import_tensorflow()  # before the modules that import it
+    check_config(cfg, choices, overrides)  # a bad value is refused before the backend loads
+    use_backend(cfg.trainer.backend)  # before the modules that import Keras
     from ablab.run.pipeline import train_runs
     from ablab.run.request import RunRequest
     from ablab.run.validation import validate
 
-    # Thread pools first: TF fixes them at its first use, which validation can trigger.
+    # Thread pools first: the backend fixes them at its first use, which validation can trigger.
     threads = configure_threads(cfg.trainer.threads)
     request = RunRequest(cfg, dict(choices or {}), list(overrides))
     validate(cfg, request.choices, request.overrides)
@@ -77,7 +78,7 @@ def train_pack_job(cfg: DictConfig, base_dir: str | Path) -> dict[str, dict]:
     Returns by run key its ``error`` ("" when the run FINISHED) and final ``metrics`` (None when
     it failed), for the launcher to hand back per run.
     """
-    import_tensorflow()  # before the modules that import it
+    use_backend(cfg.trainer.backend)  # before the modules that import Keras (a pack has one backend)
     from ablab.run.engines.fused.pack_file import read_pack
     from ablab.run.pipeline import train_runs
     from ablab.tracking.client import error_summary

@@ -16,6 +16,8 @@ from omegaconf import MISSING
 
 # Who trains a run (``trainer.engine``): each name is a module of ``ablab.run.engines``.
 ENGINES = ("keras", "fused")
+# The Keras backend a run trains on (``trainer.backend``): each name is a module of ``ablab.run.backends``.
+BACKENDS = ("tensorflow", "jax", "torch")
 
 
 class Part(Enum):
@@ -102,6 +104,9 @@ class TrainerConfig:
     # keras: model.fit, the reference. fused: many runs in one TensorFlow graph (ablab.run.engines.fused),
     # what the study presets use; a model with its own train_step falls back to keras, logged.
     engine: str = "keras"  # one of ENGINES
+    # The Keras backend (one of BACKENDS); conf/trainer/default.yaml defaults it to $KERAS_BACKEND,
+    # else tensorflow. Part of the run key: the same run on two backends is two runs.
+    backend: str = "tensorflow"
     # Speed settings that leave the results unchanged (excluded from the run key):
     # batches run per TF call (fewer Python round trips; same math, same numbers) and
     # TF intra/inter-op threads per job (None: TF's default, cores // jobs when parallel).

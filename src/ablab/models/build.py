@@ -9,6 +9,7 @@ from omegaconf import DictConfig
 from ablab.config.targets import target_import_problem
 from ablab.errors import ConfigError
 from ablab.models.blocks import Blocks
+from ablab.models.foreign_ops import model_functions, module_functions, tensorflow_ops
 
 BUILDER_SIGNATURE = "build(blocks, input_shape, outputs, **model_args) -> keras.Model"
 
@@ -31,6 +32,7 @@ def build_model(cfg: DictConfig, input_shape: tuple[int, ...], outputs: int) -> 
         )
     except Exception as error:
         cause = error.__cause__ or error  # Hydra wraps the builder's own exception
+        _refuse_tensorflow_ops(target, module_functions(_builder(target)))
         raise ConfigError(
             f"model._target_={target!r} raised {type(cause).__name__}: {str(cause).splitlines()[0][:300]} "
             f"(called with input_shape={tuple(input_shape)}, outputs={outputs} and the model.* keys; "
@@ -41,6 +43,7 @@ def build_model(cfg: DictConfig, input_shape: tuple[int, ...], outputs: int) -> 
             f"model._target_={target!r} returned {type(model).__name__}, not a keras.Model; "
             f"a builder is {BUILDER_SIGNATURE}."
         )
+    _refuse_tensorflow_ops(target, model_functions(model))
     produced = tuple(model.output_shape)
     if produced[1:] != (outputs,):
         raise ConfigError(
@@ -58,3 +61,23 @@ def check_model(cfg: DictConfig, input_shape: tuple[int, ...], outputs: int) -> 
     costs ~0.2 s a call once TensorFlow is loaded, paid per distinct model of a pack."""
     keras.backend.clear_session(free_memory=False)
     return build_model(cfg, input_shape, outputs)
+
+
+def _builder(target: str):
+    """The builder function ``model._target_`` names (it imported: the build ran)."""
+    from hydra.utils import get_method
+
+    return get_method(target)
+
+
+def _refuse_tensorflow_ops(target: object, functions) -> None:
+    """ConfigError naming the TensorFlow ops the model's code calls, on another backend."""
+    ops = tensorflow_ops(functions)
+    if ops:
+        backend = keras.backend.backend()
+        raise ConfigError(
+            f"model._target_={target!r} calls TensorFlow directly: {'; '.join(ops)}. On "
+            f"trainer.backend={backend!r} TensorFlow would be handed {backend} tensors, which it cannot "
+            "take; write these ops with keras.ops (keras.ops.relu, keras.ops.matmul, ...) so the model "
+            "runs on every backend, or train it with trainer.backend=tensorflow."
+        )

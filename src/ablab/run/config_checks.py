@@ -22,6 +22,7 @@ from ablab.config.schema import ENGINES, TrainConfig
 from ablab.config.tasks import TASKS
 from ablab.datasets.scaling import SCALERS
 from ablab.errors import ConfigError
+from ablab.run.backends import backend_problem
 
 # Keys the study sweeper adds to its jobs' typed groups (``+tracking.parent_run_id``): not user
 # settings, so not in the schema (nor in --help or --cfg job).
@@ -150,6 +151,9 @@ def _check_ranges(cfg: DictConfig, problems: list[str], sources: Sources) -> Non
             f"trainer.engine={trainer.engine!r}{sources('trainer.engine')} is not an engine; "
             f"allowed: {', '.join(ENGINES)}."
         )
+    backend = backend_problem(trainer.backend, sources("trainer.backend"))
+    if backend:
+        problems.append(backend)
     if cfg.scaling.name not in SCALERS:
         problems.append(
             f"scaling.name={cfg.scaling.name!r}{sources('scaling.name')} is not a known scaling; "

@@ -16,7 +16,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import keras
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
@@ -26,9 +25,9 @@ from ablab.datasets import Splits, load_dataset
 from ablab.datasets.scaling import scale_splits
 from ablab.errors import Diverged
 from ablab.models import check_model
+from ablab.run.backends import active_backend
 from ablab.run.engines.contract import Fitted, ModelSpec
-from ablab.run.engines.fused.fit_rules import fallback_reason
-from ablab.run.engines.fused.support import FUSED_ENGINES
+from ablab.run.engines.fallback import engine_for, fallback_reason
 from ablab.run.engines.keras import model_summary
 from ablab.run.ensemble import Member, describe, member_metrics, member_seeds, run_metrics
 from ablab.run.request import RunRequest
@@ -124,7 +123,7 @@ def _open_run(
     tags = run_tags(cfg, request.choices, request.overrides, base_dir)
     tags[ENGINE] = engine  # a model the fused engine cannot train fell back (run_key unchanged)
     tags[DEVICE] = training_device()
-    if engine == "fused":
+    if engine != "keras":
         tags[PACK_SIZE] = str(pack_size)
     seeds = member_seeds(cfg.trainer.seed, cfg.ensemble.size)
     if len(seeds) > 1:
@@ -153,17 +152,8 @@ def _build_once(configs: Sequence[DictConfig], splits: Splits) -> list[_Built]:
 
 
 def _engine_of(cfg: DictConfig, built: _Built) -> str:
-    if cfg.trainer.engine != "fused":
-        return cfg.trainer.engine
-    backend = keras.backend.backend()
-    if backend not in FUSED_ENGINES:
-        reason = f"on the {backend} backend (only on {' and '.join(FUSED_ENGINES)})"
-    else:
-        reason = built.fallback
-    if reason:
-        log.warning("trainer.engine=fused cannot train %s: this run trains on the Keras engine.", reason)
-        return "keras"
-    return "fused"
+    fused_engine = active_backend().FUSED_ENGINE
+    return engine_for(cfg.trainer.engine, cfg.trainer.backend, fused_engine, built.fallback)
 
 
 def _fit(
@@ -237,8 +227,6 @@ def _member(seed: int, model: Fitted) -> Member:
 
 
 def _engine(name: str):
-    """The engine module named by ``trainer.engine`` (``ablab.config.schema.ENGINES``); the fused
-    engine is the Keras backend's own."""
-    if name == "fused":
-        name = FUSED_ENGINES[keras.backend.backend()]
-    return importlib.import_module(f"ablab.run.engines.{name}")
+    """The engine module of ``_engine_of``'s choice: keras, or the backend's own fused engine."""
+    module = active_backend().FUSED_ENGINE if name == "fused" else name
+    return importlib.import_module(f"ablab.run.engines.{module}")

@@ -1,8 +1,8 @@
 """The checks of a study's arms that need their models built: what Keras refuses in a config,
 arms that train the same thing (dead factors), and each arm's step cost (packs balance it).
 
-They need TensorFlow. The sweeper runs them in a warm launcher worker, which has it loaded
-already, so the planning process never imports it (~2.5 s of a 2-core machine's planning, the
+They need the Keras backend. The sweeper runs them in a warm launcher worker, which has it loaded
+already, so the planning process never imports it (TensorFlow: ~2.5 s of a 2-core machine's planning, the
 workers importing at the same time); with no warm workers, in the planning process.
 """
 
@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from ablab.run.runtime import configure_threads, import_tensorflow
+from ablab.run.backends import use_backend
+from ablab.run.runtime import configure_threads
 from ablab.study.design import Arm
 
 
@@ -26,10 +27,10 @@ def check_arms(arms: Sequence[tuple[Arm, DictConfig]], jobs: int | None = None) 
     """Each arm's step cost, once its config passed ``ablab.run.validation`` and no two arms build the
     same model; raises ConfigError otherwise, before anything trains.
 
-    ``jobs``: in a launcher worker, how many jobs share the cores. Building a model fixes TF's
+    ``jobs``: in a launcher worker, how many jobs share the cores. Building a model fixes the backend's
     thread pools, so they are sized here as the worker's jobs would size them.
     """
-    import_tensorflow()
+    use_backend(arms[0][1].trainer.backend)  # one per study (ablab.study.backend_check)
     from ablab.models.fingerprint import Fingerprints
     from ablab.models.probe import ProbeModels
     from ablab.run.engines.fused.step_cost import step_cost

@@ -33,9 +33,11 @@ def plan_packs(
     fused = [(index, config) for index, config in enumerate(configs) if _packable(config)]
     if not fused:
         return []
-    from ablab.run.runtime import import_tensorflow
+    from ablab.run.backends import use_backend
 
-    import_tensorflow()  # validation builds models
+    backend = fused[0][1].trainer.backend  # this process loads one: other backends' jobs run alone
+    fused = [(index, config) for index, config in fused if config.trainer.backend == backend]
+    use_backend(backend)  # validation builds models
     from ablab.errors import ConfigError, DatasetUnavailable
     from ablab.run.validation import validate
     from ablab.study.packing import plan_packs as plan_study_packs

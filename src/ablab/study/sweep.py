@@ -121,7 +121,7 @@ class StudySweep:
             from ablab.study.worker_warmup import warm_up_workers
 
             runs = len(arms) * len(spec.seeds) * max(1, len(spec.datasets))
-            self.warming = warm_up_workers(config.hydra.launcher, runs, tracking_uri)
+            self.warming = warm_up_workers(config.hydra.launcher, runs, tracking_uri, config.trainer.backend)
         # A launch of this study still running in the store refuses this one now, not after the
         # seconds of planning below. Opening a client creates a missing sqlite store: not yet.
         client = None
@@ -185,6 +185,7 @@ class StudySweep:
         costs."""
         from ablab.run.config_checks import check_config
         from ablab.study.arm_checks import arm_source
+        from ablab.study.backend_check import refuse_mixed_backends
 
         per_arm: dict[str, Any] = {}
         per_dataset_arm: dict[tuple[str, str], Any] = {}
@@ -194,6 +195,7 @@ class StudySweep:
         for job in per_dataset_arm.values():
             cfg = job.config
             check_config(cfg, cfg.hydra.runtime.choices, cfg.hydra.overrides.task, arm_source(job.arm.name))
+        refuse_mixed_backends(self.config.trainer.backend, {j.arm.name: j.config for j in per_arm.values()})
         return self._check_arms([(j.arm, j.config) for j in per_arm.values()])
 
     def _check_arms(self, arms: list) -> dict[str, int]:

@@ -6,6 +6,7 @@ that trains many jobs in a row never logs into the wrong run or store.
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import os
@@ -148,10 +149,10 @@ def library_versions() -> dict[str, str]:
     import hydra
     import keras
     import mlflow
-    import tensorflow as tf
 
+    backend = keras.backend.backend()  # the library Keras runs on (trainer.backend)
     return {
-        "version.tensorflow": tf.__version__,
+        f"version.{backend}": importlib.import_module(backend).__version__,
         "version.keras": keras.__version__,
         "version.hydra": hydra.__version__,
         "version.mlflow": mlflow.__version__,

@@ -13,6 +13,7 @@ from ablab.config.tasks import task_of
 from ablab.datasets import Splits
 from ablab.models import build_model
 from ablab.models.blocks import build_optimizer
+from ablab.run.backends import active_backend
 from ablab.run.engines.contract import EpochLog, Fitted, ModelSpec
 
 
@@ -47,7 +48,7 @@ def _fit(index: int, spec: ModelSpec, splits: Splits, on_epoch: EpochLog) -> Fit
         optimizer=build_optimizer(cfg.optimizer),
         loss=task.loss,
         metrics=list(task.metrics),
-        steps_per_execution=cfg.trainer.steps_per_execution,
+        steps_per_execution=_steps_per_execution(cfg.trainer.steps_per_execution),
     )
     epoch_logger = _EpochLogger(index, on_epoch)
     started = time.perf_counter()
@@ -71,6 +72,12 @@ def _fit(index: int, spec: ModelSpec, splits: Splits, on_epoch: EpochLog) -> Fit
         train_seconds=train_seconds,
         diverged_at=epoch_logger.diverged_at,
     )
+
+
+def _steps_per_execution(requested: int) -> int:
+    """``trainer.steps_per_execution``, within what the backend allows (speed only, same numbers)."""
+    limit = active_backend().MAX_STEPS_PER_EXECUTION
+    return requested if limit is None else min(requested, limit)
 
 
 def model_summary(model: keras.Model) -> str:

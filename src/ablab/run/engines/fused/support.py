@@ -18,10 +18,6 @@ from ablab.config.run_key import drop_keys, result_settings
 # engine) must match.
 PER_MODEL_SETTINGS = ("trainer.seed", *PER_MODEL_GROUPS)
 
-# The fused engine of each Keras backend that has one (its module in ``ablab.run.engines``); on
-# another backend a fused run trains on the Keras engine.
-FUSED_ENGINES = {"tensorflow": "fused", "jax": "fused_jax"}
-
 
 def pack_key(cfg: DictConfig) -> str:
     """Equal for runs that can train in one pack: all result settings but the per-model ones."""
