@@ -59,12 +59,14 @@ def test_kill_9_of_a_study_launcher_leaves_no_orphans_and_no_zombies(tmp_path):
         start_new_session=True,
     )
     try:
-        client = client_for(tmp_path)
+        clients = []  # MlflowClient opens (creates, migrates) the store: only once the launcher made it
 
         def training() -> bool:
-            if not (tmp_path / "mlflow.db").exists() or client.get_experiment_by_name("tiny") is None:
+            if not clients and (tmp_path / "mlflow.db").exists():
+                clients.append(client_for(tmp_path))
+            if not clients or clients[0].get_experiment_by_name("tiny") is None:
                 return False
-            return any(c.info.status == "RUNNING" for c in study_runs(client)[1])
+            return any(c.info.status == "RUNNING" for c in study_runs(clients[0])[1])
 
         started = wait_for(training, timeout=240)
         assert started, f"the study never started a run: {(tmp_path / 'launcher.log').read_text()[-3000:]}"
@@ -79,6 +81,7 @@ def test_kill_9_of_a_study_launcher_leaves_no_orphans_and_no_zombies(tmp_path):
         if alive(launcher.pid):  # the test failed before its kill: leave nothing behind
             os.killpg(launcher.pid, signal.SIGKILL)
 
+    [client] = clients
     parents, children = study_runs(client)
     assert [p.info.status for p in parents] == ["RUNNING"]  # nobody could end it...
     # ...but the workers ended their own runs on their way out, saying why.
