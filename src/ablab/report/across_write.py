@@ -22,7 +22,7 @@ from ablab.report.across_render import (
     to_terminal_datasets,
 )
 from ablab.report.latex import to_latex
-from ablab.report.make import _new_folder, _png, draw, log_folder
+from ablab.report.make import _new_folder, _png, draw, finish_folder, log_folder
 from ablab.report.render import Picture, write_csv
 
 CD_FILE = "cd_diagram.png"
@@ -87,15 +87,7 @@ def write_datasets_report(
     table[["dataset", *table.columns.drop("dataset")]].to_csv(folder / "table.csv", index=False)
     across_csv(report).to_csv(folder / "across.csv", index=False)
     tex = "\n".join(to_latex(section) for section in report.sections.values())
-    (folder / "table.tex").write_text(tex, encoding="utf-8")
-    words = datasets_paragraph(report)
-    (folder / "results.txt").write_text(words + "\n", encoding="utf-8")
-    if echo:
-        print(to_terminal_datasets(report))
-        if latex:
-            print(f"\n{tex}", end="")
-        print(f"\nReport written to {folder}")
-        print(f"\nResults in words (results.txt):\n{words}")
+    finish_folder(folder, to_terminal_datasets(report), tex, datasets_paragraph(report), echo, latex)
     if log_to_mlflow and parent is not None:
         log_folder(client, parent, folder)
     return folder

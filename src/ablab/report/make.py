@@ -130,19 +130,23 @@ def write_report(
     (folder / "report.md").write_text(to_markdown(report, pictures), encoding="utf-8")
     (folder / "report.html").write_text(to_html(report, pictures), encoding="utf-8")
     write_csv(report, folder / "table.csv")
-    table = to_latex(report)
-    (folder / "table.tex").write_text(table, encoding="utf-8")
-    words = results_paragraph(report)
-    (folder / "results.txt").write_text(words + "\n", encoding="utf-8")
-    if echo:
-        print(to_terminal(report))
-        if latex:
-            print(f"\n{table}", end="")
-        print(f"\nReport written to {folder}")
-        print(f"\nResults in words (results.txt):\n{words}")
+    finish_folder(folder, to_terminal(report), to_latex(report), results_paragraph(report), echo, latex)
     if log_to_mlflow and parent is not None:
         log_folder(client, parent, folder)
     return folder
+
+
+def finish_folder(folder: Path, terminal: str, tex: str, words: str, echo: bool, latex: bool) -> None:
+    """A report folder's table.tex and results.txt; with ``echo``, the terminal report (and the
+    LaTeX table, with ``latex``), where it went, and the results in words."""
+    (folder / "table.tex").write_text(tex, encoding="utf-8")
+    (folder / "results.txt").write_text(words + "\n", encoding="utf-8")
+    if echo:
+        print(terminal)
+        if latex:
+            print(f"\n{tex}", end="")
+        print(f"\nReport written to {folder}")
+        print(f"\nResults in words (results.txt):\n{words}")
 
 
 def log_folder(client: MlflowClient, parent: Run, folder: Path) -> None:

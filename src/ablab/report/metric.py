@@ -52,6 +52,17 @@ def study_metric(parent_tags: Mapping[str, str]) -> tuple[str, bool | None]:
     return parent_tags.get(METRIC) or DEFAULT_METRIC, higher_is_better
 
 
+def launch_scores(
+    client: MlflowClient, finished: pd.DataFrame, parent_tags: Mapping[str, str]
+) -> tuple[MetricChoice, pd.DataFrame]:
+    """A launch's finished runs scored on the metric its study recorded (``study_metric``): the
+    choice, and one row per run (arm, seed, value)."""
+    metric, higher_is_better = study_metric(parent_tags)
+    choice, values = choose_metric(client, finished, metric, None, higher_is_better)
+    runs = pd.DataFrame({"arm": finished["arm"], "seed": finished["seed"], "value": values.astype(float)})
+    return choice, runs
+
+
 def logged_metrics(finished: pd.DataFrame) -> list[str]:
     return sorted(
         column.removeprefix("metrics.")

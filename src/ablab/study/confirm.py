@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-import pandas as pd
 from mlflow.tracking import MlflowClient
 
 from ablab.stats.comparisons import ALPHA
@@ -20,14 +19,11 @@ from ablab.tracking.tags import CONFIRM
 def launch_screening(client: MlflowClient, parent_run_id: str, alpha: float = ALPHA) -> Screening | None:
     """The screening of a launch's runs so far, as the report computes it."""
     from ablab.report.launch_record import load_launch
-    from ablab.report.metric import choose_metric, study_metric
+    from ablab.report.metric import launch_scores
     from ablab.report.screening import screen_launch
 
     launch = load_launch(client, client.get_run(parent_run_id))
-    metric, higher_is_better = study_metric(launch.parent_tags)
-    choice, values = choose_metric(client, launch.finished, metric, None, higher_is_better)
-    finished = launch.finished
-    runs = pd.DataFrame({"arm": finished["arm"], "seed": finished["seed"], "value": values.astype(float)})
+    choice, runs = launch_scores(client, launch.finished, launch.parent_tags)
     return screen_launch(launch, runs, choice.higher_is_better, 100.0 if choice.fraction else 1.0, alpha)
 
 

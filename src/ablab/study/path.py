@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-import pandas as pd
 from mlflow.tracking import MlflowClient
 
 from ablab.stats.comparisons import ALPHA
@@ -115,15 +114,12 @@ def step_line(step: PathStep) -> str:
 def launch_path(client: MlflowClient, parent_run_id: str) -> list[PathStep]:
     """The launch's path so far, from the values the report reads (``ablab.report.path_replay``)."""
     from ablab.report.launch_record import load_launch
-    from ablab.report.metric import choose_metric, study_metric
+    from ablab.report.metric import launch_scores
     from ablab.report.path_replay import path_steps, recorded_path
 
     launch = load_launch(client, client.get_run(parent_run_id))
     setup = recorded_path(launch.parent_tags)
     if setup is None:
         raise ValueError(f"study launch {parent_run_id} has no {PATH} tag")
-    metric, higher_is_better = study_metric(launch.parent_tags)
-    choice, values = choose_metric(client, launch.finished, metric, None, higher_is_better)
-    finished = launch.finished
-    runs = pd.DataFrame({"arm": finished["arm"], "seed": finished["seed"], "value": values.astype(float)})
+    choice, runs = launch_scores(client, launch.finished, launch.parent_tags)
     return path_steps(setup, launch, runs, ALPHA, choice.higher_is_better)

@@ -31,16 +31,13 @@ def launch_decisions(client: MlflowClient, parent_run_id: str, alpha: float) -> 
     """Each compared arm's sequential decision so far (``sequential.arm_decisions``), from MLflow."""
     from ablab.report.findings import recorded_margin
     from ablab.report.launch_record import load_launch, recorded_schedule
-    from ablab.report.metric import choose_metric, study_metric
+    from ablab.report.metric import launch_scores
 
     launch = load_launch(client, client.get_run(parent_run_id))
     schedule = recorded_schedule(launch.parent_tags)
     if schedule is None:
         raise ValueError(f"study launch {parent_run_id} has no seed schedule ({SEED_SCHEDULE} tag)")
-    metric, higher_is_better = study_metric(launch.parent_tags)
-    choice, values = choose_metric(client, launch.finished, metric, None, higher_is_better)
-    finished = launch.finished
-    runs = pd.DataFrame({"arm": finished["arm"], "seed": finished["seed"], "value": values.astype(float)})
+    choice, runs = launch_scores(client, launch.finished, launch.parent_tags)
     margin = recorded_margin(launch.parent_tags) or choice.default_margin(
         runs.loc[runs["arm"] == launch.reference_arm, "value"].mean()
     )
