@@ -87,7 +87,8 @@ def write_datasets_report(
     table[["dataset", *table.columns.drop("dataset")]].to_csv(folder / "table.csv", index=False)
     across_csv(report).to_csv(folder / "across.csv", index=False)
     tex = "\n".join(to_latex(section) for section in report.sections.values())
-    finish_folder(folder, to_terminal_datasets(report), tex, datasets_paragraph(report), echo, latex)
+    terminal = to_terminal_datasets(report) if echo else None
+    finish_folder(folder, tex, datasets_paragraph(report), terminal, latex)
     if log_to_mlflow and parent is not None:
         log_folder(client, parent, folder)
     return folder

@@ -130,18 +130,19 @@ def write_report(
     (folder / "report.md").write_text(to_markdown(report, pictures), encoding="utf-8")
     (folder / "report.html").write_text(to_html(report, pictures), encoding="utf-8")
     write_csv(report, folder / "table.csv")
-    finish_folder(folder, to_terminal(report), to_latex(report), results_paragraph(report), echo, latex)
+    terminal = to_terminal(report) if echo else None
+    finish_folder(folder, to_latex(report), results_paragraph(report), terminal, latex)
     if log_to_mlflow and parent is not None:
         log_folder(client, parent, folder)
     return folder
 
 
-def finish_folder(folder: Path, terminal: str, tex: str, words: str, echo: bool, latex: bool) -> None:
-    """A report folder's table.tex and results.txt; with ``echo``, the terminal report (and the
-    LaTeX table, with ``latex``), where it went, and the results in words."""
+def finish_folder(folder: Path, tex: str, words: str, terminal: str | None, latex: bool) -> None:
+    """A report folder's table.tex and results.txt; given the ``terminal`` report (None: quiet),
+    it is printed (and the LaTeX table, with ``latex``), where it went, and the results in words."""
     (folder / "table.tex").write_text(tex, encoding="utf-8")
     (folder / "results.txt").write_text(words + "\n", encoding="utf-8")
-    if echo:
+    if terminal is not None:
         print(terminal)
         if latex:
             print(f"\n{tex}", end="")
