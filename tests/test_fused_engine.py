@@ -406,14 +406,14 @@ def test_packs_balance_the_weighed_step_cost_not_the_model_count():
 
 
 def test_a_models_step_cost_counts_its_layers_and_weight_tensors(tmp_path):
-    """Dense(8) + relu + Dense(10) + softmax: 4 layers, 4 weights. Batch norm adds a layer and
-    4 weights (2 trained, 2 moving statistics); a nested model counts its own layers."""
+    """Dense(8) + relu + Dense(10): 3 layers, 4 weights. Batch norm adds a layer and 4 weights
+    (2 trained, 2 moving statistics); a nested model counts its own layers."""
     plain = build_model(compose_run(TINY)[0], (64,), 10)
     batchnorm = build_model(compose_run([*TINY, "normalization=batchnorm"])[0], (64,), 10)
-    assert step_cost(plain) == 4 + 4
-    assert step_cost(batchnorm) == 5 + 8
+    assert step_cost(plain) == 3 + 4
+    assert step_cost(batchnorm) == 4 + 8
     nested = keras.Sequential([keras.Input((64,)), plain, keras.layers.Dense(3)])
-    assert step_cost(nested) == (4 + 1) + (4 + 2)
+    assert step_cost(nested) == (3 + 1) + (4 + 2)
 
 
 def test_welch_p_and_ordering_on_hand_made_numbers():

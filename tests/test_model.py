@@ -23,7 +23,7 @@ def test_default_model_is_the_seeds_mlp():
     dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
     assert [layer.units for layer in dense] == [50, 50, 50, 50, 10]
     assert all(isinstance(layer.kernel_initializer, keras.initializers.RandomUniform) for layer in dense)
-    assert model.layers[-1].activation is keras.activations.softmax
+    assert model.layers[-1] is dense[-1] and dense[-1].activation is keras.activations.linear  # logits
 
 
 def test_initializer_and_its_args_reach_every_layer():
@@ -75,7 +75,7 @@ def test_hidden_layer_stack_is_dense_norm_activation_dropout(normalization, regu
     expected_hidden = [keras.layers.Dense, *([norm] if norm else []), keras.layers.Activation]
     if regularization == "dropout":
         expected_hidden.append(keras.layers.Dropout)
-    expected = [*expected_hidden, *expected_hidden, keras.layers.Dense, keras.layers.Activation]
+    expected = [*expected_hidden, *expected_hidden, keras.layers.Dense]
     assert [type(layer) for layer in model.layers] == expected
 
     dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]

@@ -32,6 +32,21 @@ def returns_a_layer(blocks, input_shape, outputs):
 
 def wrong_outputs(blocks, input_shape, outputs):
     return keras.Sequential([keras.Input(input_shape), keras.layers.Flatten(), *blocks.head(3)])
+
+
+def own_softmax(blocks, input_shape, outputs):
+    return keras.Sequential([keras.Input(input_shape), keras.layers.Flatten(),
+                             keras.layers.Dense(outputs, activation="softmax")])
+
+
+def softmax_layer(blocks, input_shape, outputs):
+    return keras.Sequential([keras.Input(input_shape), keras.layers.Flatten(), *blocks.head(outputs),
+                             keras.layers.Softmax()])
+
+
+def sigmoid_output(blocks, input_shape, outputs):
+    """A regression onto [0, 1]: a sigmoid is the model's own business there."""
+    return keras.Sequential([keras.Input(input_shape), keras.layers.Dense(outputs, activation="sigmoid")])
 '''
 
 
@@ -42,7 +57,8 @@ def user_project(workdir, monkeypatch):
     (workdir / "mynets.py").write_text(USER_PACKAGE)
     monkeypatch.syspath_prepend(str(workdir))
     (workdir / "conf" / "model").mkdir(parents=True)
-    for name in ("nowhere", "ignores_activation", "raises", "returns_a_layer", "wrong_outputs"):
+    for name in ("nowhere", "ignores_activation", "raises", "returns_a_layer", "wrong_outputs", "own_softmax",
+                 "softmax_layer", "sigmoid_output"):  # fmt: skip
         (workdir / "conf" / "model" / f"{name}.yaml").write_text(f"_target_: mynets.{name}\n")
     return workdir
 
@@ -99,8 +115,12 @@ def test_regression_run_logs_mse_and_mae(store, workdir, monkeypatch):
         ("mynets.raises", ["model._target_='mynets.raises' raised RuntimeError: my builder is broken"]),
         ("mynets.returns_a_layer", ["returned Dense, not a keras.Model"]),
         ("mynets.wrong_outputs", ["output shape is (None, 3)", "labels need (None, 10)", "blocks.head"]),
+        ("mynets.own_softmax", ["ends in a softmax (its last layer, Dense 'dense')",
+                                "takes the output layer's logits", "softmax of dataset.task='classification'",
+                                "blocks.head(outputs)"]),
+        ("mynets.softmax_layer", ["ends in a softmax (its last layer, Softmax 'softmax')"]),
     ],
-    ids=["does-not-import", "raises", "not-a-model", "wrong-output-size"],
+    ids=["does-not-import", "raises", "not-a-model", "wrong-output-size", "own-softmax", "softmax-layer"],
 )
 def test_a_broken_builder_stops_before_training(user_project, monkeypatch, capsys, target, fragments):
     option = target.removeprefix("mynets.")
@@ -110,3 +130,10 @@ def test_a_broken_builder_stops_before_training(user_project, monkeypatch, capsy
     assert all(fragment in err for fragment in fragments), err
     assert "Epoch 1/" not in out
     assert all_runs(sqlite_uri(user_project)) == []
+
+
+def test_a_regression_model_may_end_in_its_own_sigmoid(user_project):
+    """Only a classification head must give logits: a regression's output is the model's own."""
+    cfg, _ = compose_run(["dataset=diabetes", "model=sigmoid_output"])
+    model = build_model(cfg, (10,), 1)
+    assert model.layers[-1].activation is keras.activations.sigmoid

@@ -1,6 +1,8 @@
 """What the model learns (``dataset.task``): its loss, its metrics and its output activation.
 
-Each task also encodes labels for Keras and says how many outputs the model needs.
+Each task also encodes labels for Keras and says how many outputs the model needs. The model
+outputs logits; the output activation is what turns them into scores
+(``ablab.models.objective``).
 """
 
 from __future__ import annotations
@@ -16,29 +18,34 @@ from ablab.errors import ConfigError
 @dataclass(frozen=True)
 class Task:
     name: str
-    loss: str
+    loss: str  # a keras.losses class
     metrics: tuple[str, ...]  # Keras metric names; logged per epoch and as test_<name>
-    output_activation: str | None
+    output_activation: str | None  # applied to the logits by the loss and the vote, not by the model
     default_metric: str  # what a study compares unless study.metric says otherwise
-    # The per-sample Keras function each of ``metrics`` resolves to in compile() for this loss
-    # (``accuracy`` is categorical or binary accuracy by the loss); the fused engine averages them.
+    # The per-sample keras.metrics function of each of ``metrics`` (``accuracy`` is categorical or
+    # binary accuracy by the task); compile() and the fused engines average them.
     sample_metrics: tuple[str, ...]
 
 
 TASKS = {
     "classification": Task(
         "classification",
-        "categorical_crossentropy",
+        "CategoricalCrossentropy",
         ("accuracy",),
         "softmax",
         "test_accuracy",
         ("categorical_accuracy",),
     ),
     "binary": Task(
-        "binary", "binary_crossentropy", ("accuracy",), "sigmoid", "test_accuracy", ("binary_accuracy",)
+        "binary", "BinaryCrossentropy", ("accuracy",), "sigmoid", "test_accuracy", ("binary_accuracy",)
     ),
     "regression": Task(
-        "regression", "mse", ("mse", "mae"), None, "test_mse", ("mean_squared_error", "mean_absolute_error")
+        "regression",
+        "MeanSquaredError",
+        ("mse", "mae"),
+        None,
+        "test_mse",
+        ("mean_squared_error", "mean_absolute_error"),
     ),
 }
 

@@ -3,7 +3,7 @@
 Keras identifiers from YAML are passed straight to Keras. A builder asks ``Blocks`` for a
 ``dense`` or ``conv`` layer (the configured initializer and L2 penalty), ``hidden(layer)``
 (that layer, then the normalization, activation and dropout groups) and ``head(outputs)``
-(the task's output layer), and ablab's factors reach every layer it builds.
+(the output Dense, whose logits the task's loss takes), and ablab's factors reach every layer it builds.
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ from typing import Any
 
 import keras
 from omegaconf import DictConfig, OmegaConf
-
-from ablab.config.tasks import task_of
 
 # keras.layers classes that normalize a layer's output as they are (Normalization needs adapt(),
 # SpectralNormalization wraps another layer).
@@ -81,10 +79,9 @@ class Blocks:
         return [layer for layer in layers if layer is not None]
 
     def head(self, outputs: int) -> list[keras.layers.Layer]:
-        """The output Dense and the task's output activation (softmax, sigmoid or none)."""
-        activation = task_of(self.cfg).output_activation
-        dense = self.dense(outputs)
-        return [dense, keras.layers.Activation(activation)] if activation else [dense]
+        """The output Dense, with no activation: the logits the task's loss takes (the loss and
+        the vote apply softmax or sigmoid themselves, see ``ablab.models.objective``)."""
+        return [self.dense(outputs)]
 
 
 def build_optimizer(cfg: DictConfig) -> keras.optimizers.Optimizer:

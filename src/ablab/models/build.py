@@ -7,6 +7,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from ablab.config.targets import target_import_problem
+from ablab.config.tasks import task_of
 from ablab.errors import ConfigError
 from ablab.models.blocks import Blocks
 from ablab.models.foreign_ops import model_functions, module_functions, tensorflow_ops
@@ -51,7 +52,29 @@ def build_model(cfg: DictConfig, input_shape: tuple[int, ...], outputs: int) -> 
             f"labels need (None, {outputs}) (dataset.task={cfg.dataset.task!r}); build the head with "
             "blocks.head(outputs)."
         )
+    _refuse_output_activation(cfg, target, model)
     return model
+
+
+def _refuse_output_activation(cfg: DictConfig, target: object, model: keras.Model) -> None:
+    """ConfigError when the model's last layer applies the task's softmax or sigmoid itself: the
+    loss takes logits (``ablab.models.objective``), so it would apply it twice."""
+    task = task_of(cfg)
+    last = model.layers[-1] if model.layers else None
+    activation = getattr(last, "activation", None)
+    if task.output_activation is None or not (
+        isinstance(last, keras.layers.Softmax)
+        or activation in (keras.activations.softmax, keras.activations.sigmoid)
+    ):
+        return
+    applied = "softmax" if isinstance(last, keras.layers.Softmax) else activation.__name__
+    raise ConfigError(
+        f"model._target_={target!r} ends in a {applied} (its last layer, {type(last).__name__} "
+        f"{last.name!r}), but ablab's loss takes the output layer's logits and applies the "
+        f"{task.output_activation} of dataset.task={task.name!r} itself (the same crossentropy on every "
+        "backend; the vote averages the probabilities). End the model with blocks.head(outputs), the "
+        "output Dense with no activation."
+    )
 
 
 def check_model(cfg: DictConfig, input_shape: tuple[int, ...], outputs: int) -> keras.Model:

@@ -16,15 +16,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from ablab.config.groups import MODEL_GROUPS
 from ablab.config.run_key import run_key
+from ablab.config.tasks import Task, task_of
 from ablab.datasets import Splits, load_dataset
 from ablab.datasets.scaling import scale_splits
 from ablab.errors import Diverged
-from ablab.models import check_model
+from ablab.models import check_model, objective
 from ablab.run.backends import active_backend
 from ablab.run.engines.contract import Fitted, ModelSpec
 from ablab.run.engines.fallback import engine_for, fallback_reason
@@ -37,7 +37,6 @@ from ablab.tracking.record import log_result, log_setup, open_experiment, run_na
 from ablab.tracking.tags import DEVICE, DIVERGED, ENGINE, MEMBER_SEEDS, PACK_SIZE
 
 log = logging.getLogger(__name__)
-
 
 
 @dataclass(frozen=True)
@@ -205,7 +204,8 @@ def _close(
                 f"{which}loss became {model.history['loss'][-1]} at epoch {model.diverged_at}; training "
                 f"stopped{rest} (try a smaller optimizer.learning_rate)."
             )
-    members = [_member(seed, model) for seed, model in zip(seeds, fitted, strict=True)]
+    task = task_of(cfg)
+    members = [_member(seed, model, task) for seed, model in zip(seeds, fitted, strict=True)]
     for step, values in member_metrics(members):
         recorder.log_metrics(values, step=step)
     metrics = run_metrics(members, splits.y_test)
@@ -214,7 +214,7 @@ def _close(
     return metrics
 
 
-def _member(seed: int, model: Fitted) -> Member:
+def _member(seed: int, model: Fitted, task: Task) -> Member:
     val_accuracy = model.history.get("val_accuracy")  # absent without a validation split
     return Member(
         seed=seed,
@@ -222,7 +222,7 @@ def _member(seed: int, model: Fitted) -> Member:
         val_accuracy=val_accuracy[-1] if val_accuracy else None,
         train_seconds=model.train_seconds,
         param_count=model.param_count,
-        probabilities=None if model.predictions is None else np.asarray(model.predictions),
+        probabilities=None if model.predictions is None else objective.probabilities(task, model.predictions),
     )
 
 

@@ -11,7 +11,7 @@ import keras
 
 from ablab.config.tasks import task_of
 from ablab.datasets import Splits
-from ablab.models import build_model
+from ablab.models import build_model, objective
 from ablab.models.blocks import build_optimizer
 from ablab.run.backends import active_backend
 from ablab.run.engines.contract import EpochLog, Fitted, ModelSpec
@@ -46,8 +46,8 @@ def _fit(index: int, spec: ModelSpec, splits: Splits, on_epoch: EpochLog) -> Fit
     task = task_of(cfg)
     model.compile(
         optimizer=build_optimizer(cfg.optimizer),
-        loss=task.loss,
-        metrics=list(task.metrics),
+        loss=objective.loss(task),
+        metrics=objective.metrics(task),
         steps_per_execution=_steps_per_execution(cfg.trainer.steps_per_execution),
     )
     epoch_logger = _EpochLogger(index, on_epoch)

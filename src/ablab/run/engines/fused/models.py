@@ -28,7 +28,7 @@ from omegaconf import OmegaConf
 
 from ablab.config.groups import STEP_GROUPS
 from ablab.config.tasks import task_of
-from ablab.models import build_model
+from ablab.models import build_model, objective
 from ablab.models.blocks import build_optimizer
 from ablab.run.engines.contract import ModelSpec
 from ablab.run.engines.fused.fit_rules import EVALUATION_ROWS, Scores, row_order
@@ -44,11 +44,8 @@ class FusedModels:
         self.batch_size = int(specs[0].config.trainer.batch_size)
         self.live: tuple[int, ...] = tuple(range(len(specs)))
         task = task_of(specs[0].config)
-        self.sample_loss = keras.losses.get(task.loss)
-        self.sample_metrics = {
-            name: getattr(keras.metrics, function)
-            for name, function in zip(task.metrics, task.sample_metrics, strict=True)
-        }
+        self.sample_loss = objective.loss(task).call
+        self.sample_metrics = objective.sample_metrics(task)
         self.models: list[keras.Model] = []
         self.variables: list[ModelVariables] = []
         self.steps: list[ModelStep] = []  # shared by the models of one architecture

@@ -5,8 +5,8 @@ side by side, so the study ends with its slowest pack. Counting models is not en
 the small models of an ablation spend their steps on TensorFlow's per-op overhead, and what adds
 ops is layers (each called forward and back) and weight tensors (each read, differentiated and
 updated). Their count tracks the measured per-model epoch time of the series' models, 4 in a pack
-on this project's 2-core machine: plain MLP 20 -> 16-18 ms, + batch norm 40 -> 33.5 ms,
-+ dropout 44 -> 36.6 ms. It does not see arithmetic: between a small and a wide ConvNet it is
+on this project's 2-core machine: plain MLP 19 -> 16-18 ms, + batch norm 39 -> 33.5 ms,
++ dropout 43 -> 36.6 ms. It does not see arithmetic: between a small and a wide ConvNet it is
 a rough guide only.
 """
 

@@ -23,7 +23,7 @@ from omegaconf import OmegaConf
 from ablab.config.groups import groups_of
 from ablab.config.schema import Part
 from ablab.config.tasks import task_of
-from ablab.models import build_model
+from ablab.models import build_model, objective
 from ablab.models.blocks import build_optimizer
 from ablab.run.engines.contract import ModelSpec
 from ablab.run.engines.fused.fit_rules import EVALUATION_ROWS, Scores, row_order
@@ -41,11 +41,8 @@ class JaxFusedModels:
         self.seeds = [s.seed for s in specs]
         self.live: tuple[int, ...] = tuple(range(len(specs)))
         task = task_of(specs[0].config)
-        sample_loss = keras.losses.get(task.loss)
-        sample_metrics = {
-            name: getattr(keras.metrics, function)
-            for name, function in zip(task.metrics, task.sample_metrics, strict=True)
-        }
+        sample_loss = objective.loss(task).call
+        sample_metrics = objective.sample_metrics(task)
         self.models: list[keras.Model] = []
         built: dict[str, list[tuple[int, keras.Model, keras.optimizers.Optimizer]]] = {}
         for index, spec in enumerate(specs):
