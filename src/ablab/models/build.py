@@ -60,14 +60,15 @@ def _refuse_output_activation(cfg: DictConfig, target: object, model: keras.Mode
     """ConfigError when the model's last layer applies the task's softmax or sigmoid itself: the
     loss takes logits (``ablab.models.objective``), so it would apply it twice."""
     task = task_of(cfg)
-    last = model.layers[-1] if model.layers else None
-    activation = getattr(last, "activation", None)
-    if task.output_activation is None or not (
-        isinstance(last, keras.layers.Softmax)
-        or activation in (keras.activations.softmax, keras.activations.sigmoid)
-    ):
+    if task.output_activation is None or not model.layers:
         return
-    applied = "softmax" if isinstance(last, keras.layers.Softmax) else activation.__name__
+    last = model.layers[-1]
+    if isinstance(last, keras.layers.Softmax):
+        applied = "softmax"
+    elif getattr(last, "activation", None) in (keras.activations.softmax, keras.activations.sigmoid):
+        applied = last.activation.__name__
+    else:
+        return
     raise ConfigError(
         f"model._target_={target!r} ends in a {applied} (its last layer, {type(last).__name__} "
         f"{last.name!r}), but ablab's loss takes the output layer's logits and applies the "

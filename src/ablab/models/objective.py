@@ -33,10 +33,10 @@ def sample_metrics(task: Task) -> dict[str, Callable]:
     """Each metric's per-sample function, by the name Keras logs it under. Binary accuracy on
     logits thresholds at 0, where the sigmoid is 0.5; an argmax is the same on logits."""
     functions = {}
-    for name, function in zip(task.metrics, task.sample_metrics, strict=True):
-        functions[name] = getattr(keras.metrics, function)
-        if function == "binary_accuracy" and takes_logits(task):
-            functions[name] = partial(functions[name], threshold=0.0)
+    for name, function_name in zip(task.metrics, task.sample_metrics, strict=True):
+        function = getattr(keras.metrics, function_name)
+        on_logits = function_name == "binary_accuracy" and takes_logits(task)
+        functions[name] = partial(function, threshold=0.0) if on_logits else function
     return functions
 
 
